@@ -1,0 +1,48 @@
+package api
+
+import (
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
+	"github.com/spartan-messenger/spartan/internal/chat"
+)
+
+var messageTypes = map[chat.Kind]spartanv1.MessageType{
+	chat.KindText:         spartanv1.MessageType_MESSAGE_TYPE_TEXT,
+	chat.KindChatRequest:  spartanv1.MessageType_MESSAGE_TYPE_CHAT_REQUEST,
+	chat.KindChatAccepted: spartanv1.MessageType_MESSAGE_TYPE_CHAT_ACCEPTED,
+	chat.KindChatDeclined: spartanv1.MessageType_MESSAGE_TYPE_CHAT_DECLINED,
+	chat.KindSystem:       spartanv1.MessageType_MESSAGE_TYPE_SYSTEM,
+}
+
+func toMessage(ev *chat.Event) *spartanv1.Message {
+	enc := spartanv1.Encryption(ev.Encryption)
+	if ev.Kind == chat.KindText && enc == spartanv1.Encryption_ENCRYPTION_UNSPECIFIED {
+		enc = spartanv1.Encryption_ENCRYPTION_PLAINTEXT
+	}
+	return &spartanv1.Message{
+		Id:         ev.ID,
+		Seq:        ev.Seq,
+		Type:       messageTypes[ev.Kind],
+		Sender:     ev.Sender,
+		Receiver:   ev.Receiver,
+		Group:      ev.Group,
+		SentTime:   timestamppb.New(ev.SentAt),
+		Payload:    ev.Payload,
+		Encryption: enc,
+		Note:       ev.Note,
+	}
+}
+
+func conversationState(s chat.State) spartanv1.ConversationState {
+	switch s {
+	case chat.StateRequested:
+		return spartanv1.ConversationState_CONVERSATION_STATE_REQUESTED
+	case chat.StateAccepted:
+		return spartanv1.ConversationState_CONVERSATION_STATE_ACCEPTED
+	case chat.StateDeclined:
+		return spartanv1.ConversationState_CONVERSATION_STATE_DECLINED
+	default:
+		return spartanv1.ConversationState_CONVERSATION_STATE_UNSPECIFIED
+	}
+}

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
+	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
+	"github.com/spartan-messenger/spartan/internal/chat"
+)
+
+// Handler implements spartanv1connect.ChatServiceHandler over the chat core.
+type Handler struct {
+	core *chat.Service
+	// stopping ends every open stream when it is done: the server is shutting down.
+	stopping context.Context
+	log      *slog.Logger
+}
+
+var _ spartanv1connect.ChatServiceHandler = (*Handler)(nil)
+
+// NewHandler returns a Handler over core. Streams end, with the code
+// Unavailable, once stopping is done. Internal errors are logged to log.
+func NewHandler(core *chat.Service, stopping context.Context, log *slog.Logger) *Handler {
+	return &Handler{core: core, stopping: stopping, log: log}
+}
+
+// Login checks the user and returns the other users and open chat requests.
+func (h *Handler) Login(ctx context.Context, req *connect.Request[spartanv1.LoginRequest]) (*connect.Response[spartanv1.LoginResponse], error) {
+	sess, err := h.core.Login(ctx, req.Msg.GetUser())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.LoginResponse{
+		User:            req.Msg.GetUser(),
+		Others:          sess.Others,
+		MaxMessageBytes: uint32(h.core.MaxPayload()),
+		ChatRequests:    sess.Requests,
+	}), nil
+}
+
+// ListUsers returns every configured user.
+func (h *Handler) ListUsers(_ context.Context, _ *connect.Request[spartanv1.ListUsersRequest]) (*connect.Response[spartanv1.ListUsersResponse], error) {
+	return connect.NewResponse(&spartanv1.ListUsersResponse{Users: h.core.Users()}), nil
+}
+
+// RequestChat asks a peer to chat.
+func (h *Handler) RequestChat(ctx context.Context, req *connect.Request[spartanv1.RequestChatRequest]) (*connect.Response[spartanv1.RequestChatResponse], error) {
+	state, err := h.core.RequestChat(ctx, req.Msg.GetUser(), req.Msg.GetPeer())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.RequestChatResponse{State: conversationState(state)}), nil
+}
+
+// AnswerChat accepts or declines a chat request.
+func (h *Handler) AnswerChat(ctx context.Context, req *connect.Request[spartanv1.AnswerChatRequest]) (*connect.Response[spartanv1.AnswerChatResponse], error) {
+	state, n, err := h.core.AnswerChat(ctx, req.Msg.GetUser(), req.Msg.GetPeer(), req.Msg.GetAccept())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.AnswerChatResponse{State: conversationState(state), Released: uint32(n)}), nil
+}
+
+// SendMsg stores and delivers one message.
+func (h *Handler) SendMsg(ctx context.Context, req *connect.Request[spartanv1.SendMsgRequest]) (*connect.Response[spartanv1.SendMsgResponse], error) {
+	m := req.Msg
+	if _, ok := spartanv1.Encryption_name[int32(m.GetEncryption())]; !ok {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("encryption %d is not one this server knows", m.GetEncryption()))
+	}
+	ev, pending, err := h.core.Send(ctx, m.GetUser(), m.GetReceiver(), m.GetPayload(), int32(m.GetEncryption()))
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.SendMsgResponse{
+		Id:       ev.ID,
+		SentTime: timestamppb.New(ev.SentAt),
+		Pending:  pending,
+	}), nil
+}
+
+// ReceiveMsg streams the receiver's inbox after the request's seq, then live.
+func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1.Message], stream *connect.ServerStream[spartanv1.Message]) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(h.stopping, cancel)
+	defer stop()
+	err := h.core.Receive(ctx, req.Msg.GetReceiver(), req.Msg.GetSeq(), func(batch []chat.Event) error {
+		for i := range batch {
+			if err := stream.Send(toMessage(&batch[i])); err != nil {
+				return fmt.Errorf("send to %s: %w", req.Msg.GetReceiver(), err)
+			}
+		}
+		return nil
+	})
+	if h.stopping.Err() != nil {
+		return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down; reconnect to resume"))
+	}
+	return h.fail(ctx, err)
+}
+
+// Ack records how far a user has read.
+func (h *Handler) Ack(ctx context.Context, req *connect.Request[spartanv1.AckRequest]) (*connect.Response[spartanv1.AckResponse], error) {
+	if err := h.core.Ack(ctx, req.Msg.GetUser(), req.Msg.GetSeq()); err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.AckResponse{}), nil
+}
+
+// History returns one page of a conversation.
+func (h *Handler) History(ctx context.Context, req *connect.Request[spartanv1.HistoryRequest]) (*connect.Response[spartanv1.HistoryResponse], error) {
+	m := req.Msg
+	page, next, err := h.core.History(ctx, m.GetUser(), m.GetPeer(), m.GetBeforeSeq(), int(m.GetPageSize()))
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	out := &spartanv1.HistoryResponse{NextBeforeSeq: next, Messages: make([]*spartanv1.Message, len(page))}
+	for i := range page {
+		out.Messages[i] = toMessage(&page[i])
+	}
+	return connect.NewResponse(out), nil
+}

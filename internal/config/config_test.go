@@ -1,0 +1,126 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spartan-messenger/spartan/internal/config"
+)
+
+func load(t *testing.T, args []string, environ []string) (config.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flags := config.NewFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse %v: %v", args, err)
+	}
+	return config.Load(flags, environ)
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		check   func(t *testing.T, c config.Config)
+	}{
+		{
+			name: "brief's file loads unchanged, its keys mapped onto ours",
+			args: []string{"-config", "testdata/brief.yaml"},
+			check: func(t *testing.T, c config.Config) {
+				if !slices.Equal(c.Users, []string{"alice", "bob", "charlie"}) {
+					t.Errorf("users = %v", c.Users)
+				}
+				if c.Cache.MessagesPerLog != 10 || c.Rate.Calls != 5 || c.Rate.WindowSeconds != 30 {
+					t.Errorf("mapped keys: cache %+v rate %+v", c.Cache, c.Rate)
+				}
+				if !slices.Equal(c.Groups["group2"], []string{"bob", "charlie"}) {
+					t.Errorf("groups = %v", c.Groups)
+				}
+			},
+		},
+		{
+			name: "our keys; the file's users replace the defaults",
+			args: []string{"-config", "testdata/ours.yaml"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Port != 4000 || !slices.Equal(c.Users, []string{"ann", "ben"}) || c.Cache.MessagesPerLog != 7 || c.Rate.WindowSeconds != 10 {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+		{
+			name:    "environment overrides the file, flags override the environment",
+			args:    []string{"-config", "testdata/ours.yaml", "-port", "5000"},
+			environ: []string{"SPARTAN_PORT=4500", "SPARTAN_USERS=x,y,z", "SPARTAN_CACHE__MESSAGES_PER_LOG=3", "OTHER=1"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Port != 5000 || !slices.Equal(c.Users, []string{"x", "y", "z"}) || c.Cache.MessagesPerLog != 3 {
+					t.Errorf("got port %d users %v cache %+v", c.Port, c.Users, c.Cache)
+				}
+			},
+		},
+		{
+			name: "no file: the brief's users on port 3000",
+			args: []string{"-config", ""},
+			check: func(t *testing.T, c config.Config) {
+				if c.Port != 3000 || len(c.Users) != 8 || c.Users[0] != "alice" || c.MaxMessageBytes != 64<<10 {
+					t.Errorf("got %+v", c)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(t, tt.args, tt.environ)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		want    string
+	}{
+		{"no users", []string{"-config", "testdata/no-users.yaml"}, nil, "no users are configured"},
+		{"duplicate user", []string{"-config", "testdata/duplicate-user.yaml"}, nil, `user "alice" is listed twice`},
+		{"empty name", []string{"-config", "testdata/empty-name.yaml"}, nil, "user 2 of 'users' has an empty name"},
+		{"bad port", []string{"-config", "testdata/bad-port.yaml"}, nil, "port 70000 is not a TCP port"},
+		{"unknown key", []string{"-config", "testdata/unknown-key.yaml"}, nil, "unknown key(s): colour"},
+		{"not YAML", []string{"-config", "testdata/not-yaml.yaml"}, nil, "testdata/not-yaml.yaml"},
+		{"missing file", []string{"-config", "testdata/nope.yaml"}, nil, "no such file"},
+		{"brief's key and ours", []string{"-config", "testdata/both-keys.yaml"}, nil, "both max_num_messages_per_user and cache.messages_per_log are set"},
+		{"group member not a user", []string{"-config", "testdata/bad-group.yaml"}, nil, `group "g1" lists "zed"`},
+		{"bad port from env", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_PORT=-1"}, "port -1 is not a TCP port"},
+		{"not a number", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_PORT=abc"}, "port"},
+		{"bad name", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_USERS=a b"}, `user name "a b" is not allowed`},
+		{"message size", []string{"-config", "testdata/ours.yaml", "-max_message_bytes", "-5"}, nil, "max_message_bytes -5 is out of range"},
+		{"log level", []string{"-config", "testdata/ours.yaml", "-log_level", "loud"}, nil, `log_level "loud"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, tt.args, tt.environ)
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is not one line", err)
+			}
+		})
+	}
+}
