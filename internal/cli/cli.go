@@ -1,0 +1,118 @@
+// Package cli is Spartan Messenger's terminal client: the brief's transcript
+// (connect, pick a user or answer a request, chat), built on the Go client
+// library in clients/go.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	spartan "github.com/spartan-messenger/spartan/clients/go"
+)
+
+// Exit statuses of Run.
+const (
+	exitOK      = 0
+	exitServer  = 1 // the server cannot be reached, or is gone
+	exitUsage   = 2 // bad command line or unknown user
+	callTimeout = 10 * time.Second
+)
+
+// Run is the whole CLI: it parses args, logs in, and runs the chat until the
+// user leaves or ctx ends. It returns the process's exit status.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("spartan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "localhost:3000", "address of the Spartan server, host:port")
+	giveUp := fs.Duration("give-up", 30*time.Second, "how long to keep reconnecting to a server that is gone")
+	fs.Usage = func() {
+		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port] [-give-up 30s] USER\n\nChat on a Spartan server as USER.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	// Flags may also follow the user name: spartan alice -server host:port.
+	user := fs.Arg(0)
+	if fs.NArg() > 1 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil || fs.NArg() > 0 {
+			fs.Usage()
+			return exitUsage
+		}
+	}
+	if user == "" {
+		fs.Usage()
+		return exitUsage
+	}
+
+	client := spartan.New(*server, user)
+	loginCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	login, err := client.Login(loginCtx)
+	cancel()
+	if err != nil {
+		return loginFailed(ctx, client, *server, err, stderr)
+	}
+	term, err := newTerminal(stdin, stdout)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "[Spartan] %v\n", err)
+		return exitUsage
+	}
+	defer term.Close()
+	term.Println(fmt.Sprintf("[Spartan] Connected to Spartan Server at port %s.", port(*server)))
+	a := newApp(client, term, login.GetOthers())
+	return a.run(ctx, login.GetChatRequests(), *giveUp)
+}
+
+// loginFailed tells why logging in failed and returns the exit status.
+func loginFailed(ctx context.Context, client *spartan.Client, server string, err error, stderr io.Writer) int {
+	switch connect.CodeOf(err) {
+	case connect.CodeNotFound, connect.CodeInvalidArgument:
+		msg := fmt.Sprintf("[Spartan] %s.", capitalize(errMessage(err)))
+		listCtx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		if users, lerr := client.ListUsers(listCtx); lerr == nil {
+			msg += " Users: " + joinNames(users)
+		}
+		_, _ = fmt.Fprintln(stderr, msg)
+		return exitUsage
+	default:
+		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot connect to Spartan Server at %s: %s. Is the server running?\n", server, errMessage(err))
+		return exitServer
+	}
+}
+
+// port is the port part of a server address, for the brief's connect line.
+func port(addr string) string {
+	if _, p, err := net.SplitHostPort(addr); err == nil {
+		return p
+	}
+	return addr
+}
+
+// errMessage is the human part of an RPC error.
+func errMessage(err error) string {
+	var cerr *connect.Error
+	if errors.As(err, &cerr) {
+		if cerr.Code() == connect.CodeUnavailable {
+			return "the server is unreachable (" + cerr.Message() + ")"
+		}
+		return cerr.Message()
+	}
+	return err.Error()
+}
+
+// capitalize makes a server's error message start a sentence.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

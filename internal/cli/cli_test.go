@@ -1,0 +1,223 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/spartan-messenger/spartan/internal/cli"
+	"github.com/spartan-messenger/spartan/internal/clitest"
+	"github.com/spartan-messenger/spartan/internal/config"
+	"github.com/spartan-messenger/spartan/internal/server"
+)
+
+const wait = 10 * time.Second
+
+// startServer runs a server on a free loopback port until the test ends and
+// returns its address and a function that stops it early.
+func startServer(tb testing.TB) (string, func()) {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.Host, cfg.Port = "127.0.0.1", 0
+	srv, err := server.New(cfg, io.Discard)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("server: %v", err)
+		}
+	}
+	var stopped bool
+	tb.Cleanup(func() {
+		if !stopped {
+			stop()
+		}
+	})
+	return fmt.Sprintf("127.0.0.1:%d", srv.Port()), func() { stopped = true; stop() }
+}
+
+// session is one CLI run driven through a pipe.
+type session struct {
+	screen *clitest.Screen
+	in     *io.PipeWriter
+	exit   chan int
+}
+
+func startCLI(tb testing.TB, args ...string) *session {
+	tb.Helper()
+	r, w := io.Pipe()
+	s := &session{screen: clitest.NewScreen(), in: w, exit: make(chan int, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { s.exit <- cli.Run(ctx, args, r, s.screen, s.screen) }()
+	tb.Cleanup(func() {
+		cancel()
+		_ = w.Close()
+		select {
+		case <-s.exit:
+		case <-time.After(wait):
+			tb.Errorf("the CLI did not stop")
+		}
+	})
+	return s
+}
+
+func (s *session) typeLine(tb testing.TB, line string) {
+	tb.Helper()
+	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+		tb.Fatalf("type %q: %v", line, err)
+	}
+}
+
+func (s *session) wantExit(tb testing.TB, want int) {
+	tb.Helper()
+	select {
+	case got := <-s.exit:
+		if got != want {
+			tb.Fatalf("exit status %d, want %d; screen:\n%s", got, want, s.screen)
+		}
+		s.exit <- got // for the cleanup
+	case <-time.After(wait):
+		tb.Fatalf("the CLI did not exit; screen:\n%s", s.screen)
+	}
+}
+
+func TestBriefTranscript(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	alice := startCLI(t, "alice", "-server", addr)
+	alice.screen.Expect(t, wait,
+		"[Spartan] Connected to Spartan Server at port ",
+		"[Spartan] User list: bob,charlie,eve,foo,bar,baz,qux\n",
+		"[Spartan] Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "bob")
+	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[alice] > ")
+	// alice types before bob has even connected: the message waits for him.
+	alice.typeLine(t, "Hey Bob!")
+	alice.screen.Expect(t, wait, "Hey Bob!\n[alice] > ")
+
+	bob := startCLI(t, "-server", addr, "bob")
+	bob.screen.Expect(t, wait,
+		"[Spartan] Connected to Spartan Server at port ",
+		"[Spartan] User list: alice,charlie,eve,foo,bar,baz,qux\n",
+		"[Spartan] alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	bob.screen.Lacks(t, "Enter a user")
+	bob.typeLine(t, "yes")
+	bob.screen.Expect(t, wait, "[Spartan] You are now ready to chat with alice.\n", "[alice] Hey Bob!\n", "[bob] > ")
+	bob.typeLine(t, "Hi Alice!")
+	alice.screen.Expect(t, wait, "[Spartan] bob accepted your chat request.\n", "[bob] Hi Alice!\n", "[alice] > ")
+
+	alice.typeLine(t, "/history 5")
+	alice.screen.Expect(t, wait, "The last 2 messages with bob:", "[alice] Hey Bob!\n", "[bob] Hi Alice!\n")
+
+	alice.typeLine(t, "/quit")
+	alice.wantExit(t, 0)
+	if err := bob.in.Close(); err != nil { // Ctrl-D
+		t.Fatal(err)
+	}
+	bob.wantExit(t, 0)
+}
+
+func TestRequestReplacesChoosePrompt(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	bob := startCLI(t, "bob", "-server", addr)
+	bob.screen.Expect(t, wait, "[Spartan] Enter a user whom you want to chat with: ")
+	alice := startCLI(t, "alice", "-server", addr)
+	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "bob")
+	bob.screen.Expect(t, wait, "\n[Spartan] alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	bob.typeLine(t, "yes")
+	bob.screen.Expect(t, wait, "You are now ready to chat with alice.")
+	alice.screen.Expect(t, wait, "[Spartan] bob accepted your chat request.")
+}
+
+func TestDeclineWithAnotherUser(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	alice := startCLI(t, "alice", "-server", addr)
+	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "bob")
+	alice.typeLine(t, "are you there?")
+	alice.screen.Expect(t, wait, "You are now ready to chat with bob.", "are you there?\n[alice] > ")
+
+	bob := startCLI(t, "bob", "-server", addr)
+	bob.screen.Expect(t, wait, "alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	bob.typeLine(t, "zed")
+	bob.screen.Expect(t, wait, `[Spartan] There is no user named "zed".`, "alice is requesting to chat with you")
+	bob.typeLine(t, "charlie")
+	bob.screen.Expect(t, wait, "[Spartan] You are now ready to chat with charlie.")
+	bob.screen.Lacks(t, "are you there?")
+
+	alice.screen.Expect(t, wait, "[Spartan] bob declined your chat request; 1 waiting message was not delivered.\n",
+		"[Spartan] Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "/chat bob")
+	alice.screen.Expect(t, wait, "You are now ready to chat with bob.")
+
+	charlie := startCLI(t, "charlie", "-server", addr)
+	charlie.screen.Expect(t, wait, "bob is requesting to chat with you. Enter 'yes' to accept or different user: ")
+}
+
+func TestBadInputAtPrompts(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	alice := startCLI(t, "alice", "-server", addr)
+	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "zed")
+	alice.screen.Expect(t, wait, `[Spartan] There is no user named "zed". User list: bob,`, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "alice")
+	alice.screen.Expect(t, wait, "[Spartan] You cannot chat with yourself.", "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "/nope")
+	alice.screen.Expect(t, wait, "[Spartan] Unknown command /nope.")
+	alice.typeLine(t, "eve")
+	alice.screen.Expect(t, wait, "You are now ready to chat with eve.")
+	// eve has not answered: the message waits, it is not refused.
+	alice.typeLine(t, "hello eve")
+	alice.screen.Expect(t, wait, "hello eve\n[alice] > ")
+	alice.screen.Lacks(t, "Not sent")
+
+	eve := startCLI(t, "eve", "-server", addr)
+	eve.screen.Expect(t, wait, "alice is requesting to chat with you")
+	eve.typeLine(t, "bob")
+	alice.screen.Expect(t, wait, "eve declined your chat request")
+	alice.typeLine(t, "/chat eve")
+	alice.screen.Expect(t, wait, "You are now ready to chat with eve.")
+	// Asked again: eve sees the new request; nothing from before it.
+	eve.screen.Expect(t, wait, "alice is requesting to chat with you. Type /chat alice to accept.")
+}
+
+func TestUnknownUserAndNoServer(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	zed := startCLI(t, "zed", "-server", addr)
+	zed.screen.Expect(t, wait, `[Spartan] There is no user named "zed". Users: alice,bob,`)
+	zed.wantExit(t, 2)
+
+	_, stop := startServer(t)
+	stop()
+	// A port nothing listens on: the one the stopped server had is free again.
+	nobody := startCLI(t, "alice", "-server", "127.0.0.1:1")
+	nobody.screen.Expect(t, wait, "[Spartan] Cannot connect to Spartan Server at 127.0.0.1:1:")
+	nobody.wantExit(t, 1)
+}
+
+func TestServerGoneUnderClient(t *testing.T) {
+	t.Parallel()
+	addr, stop := startServer(t)
+	alice := startCLI(t, "alice", "-server", addr, "-give-up", "1s")
+	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "bob")
+	alice.screen.Expect(t, wait, "[alice] > ")
+	stop()
+	alice.screen.Expect(t, wait, "[Spartan] Lost connection to Spartan Server; reconnecting...", "[Spartan] Spartan Server is gone:")
+	alice.wantExit(t, 1)
+}
