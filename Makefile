@@ -47,11 +47,11 @@ lint:
 
 ## test-go: every Go test, with the race detector
 test-go: build
-	SPARTAN_BIN=$(BIN) $(GO) test -race -count=1 -timeout 8m ./...
+	TEST_SPARTAN_BIN=$(BIN) $(GO) test -race -count=1 -timeout 8m ./...
 
 ## test-python: the Python client's tests against the built server
 test-python: build venv
-	cd $(PYDIR) && SPARTAN_BIN=$(BIN) ../../$(PY) -m pytest -q
+	cd $(PYDIR) && TEST_SPARTAN_BIN=$(BIN) ../../$(PY) -m pytest -q
 
 ## test: set up and run every check and test
 test: lint checkgenerate test-go test-python

@@ -19,10 +19,10 @@ import (
 const wait = 15 * time.Second
 
 // binaries returns the directory of the built spartan-server and spartan:
-// $SPARTAN_BIN (as `make test` sets it) or a fresh build.
+// $TEST_SPARTAN_BIN (as `make test` sets it) or a fresh build.
 func binaries(tb testing.TB) string {
 	tb.Helper()
-	if dir := os.Getenv("SPARTAN_BIN"); dir != "" {
+	if dir := os.Getenv("TEST_SPARTAN_BIN"); dir != "" {
 		return dir
 	}
 	dir := tb.TempDir()

@@ -90,6 +90,12 @@ func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1
 	defer cancel()
 	stop := context.AfterFunc(h.stopping, cancel)
 	defer stop()
+	// Send the response headers at once, not with the first message: clients
+	// such as connect-go's block in ReceiveMsg until headers arrive, and an
+	// inbox with nothing new would otherwise leave them hanging there.
+	if err := stream.Send(nil); err != nil {
+		return h.fail(ctx, fmt.Errorf("open the stream of %s: %w", req.Msg.GetReceiver(), err))
+	}
 	err := h.core.Receive(ctx, req.Msg.GetReceiver(), req.Msg.GetSeq(), func(batch []chat.Event) error {
 		for i := range batch {
 			if err := stream.Send(toMessage(&batch[i])); err != nil {
@@ -100,6 +106,10 @@ func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1
 	})
 	if h.stopping.Err() != nil {
 		return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down; reconnect to resume"))
+	}
+	if ctx.Err() != nil {
+		// The client went away: nothing failed on this side.
+		return connect.NewError(connect.CodeCanceled, errors.New("the client closed the stream"))
 	}
 	return h.fail(ctx, err)
 }

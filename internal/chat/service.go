@@ -26,6 +26,10 @@ type Options struct {
 	NewID func() string
 	// Logger receives the core's warnings (default slog.Default()).
 	Logger *slog.Logger
+	// Changed, if set, is called after every committed change to messages
+	// or conversations with the users it involved, before the call that made
+	// it returns. Response caches use it to drop what the change made stale.
+	Changed func(users []string)
 }
 
 // Service is the chat core. It is safe for concurrent use.
@@ -212,6 +216,7 @@ func (s *Service) Send(ctx context.Context, user, receiver string, payload []byt
 				return Errorf(CodeExhausted, "%s has not answered %s's chat request yet and %d messages already wait", receiver, user, len(c.Pending))
 			}
 			pending = true
+			w.touch(user, receiver)
 			c.Pending = append(c.Pending, ev)
 			return putConversation(w.tx, user, receiver, c)
 		case c.State == StateRequested:
@@ -404,11 +409,18 @@ func (s *Service) checkPair(user, peer string) error {
 func (s *Service) update(ctx context.Context, fn func(w *writer) error) error {
 	var w *writer
 	err := s.store.Update(ctx, func(tx Tx) error {
-		w = &writer{s: s, tx: tx, heads: map[string]uint64{}}
+		w = &writer{s: s, tx: tx, heads: map[string]uint64{}, users: map[string]struct{}{}}
 		return fn(w)
 	})
 	if err != nil {
 		return err
+	}
+	if s.opts.Changed != nil && len(w.users) > 0 {
+		users := make([]string, 0, len(w.users))
+		for u := range w.users {
+			users = append(users, u)
+		}
+		s.opts.Changed(users)
 	}
 	for log, head := range w.heads {
 		if err := s.broker.Publish(ctx, log, head); err != nil {
@@ -419,16 +431,26 @@ func (s *Service) update(ctx context.Context, fn func(w *writer) error) error {
 	return nil
 }
 
-// writer is a transaction that remembers which inboxes grew.
+// writer is a transaction that remembers which inboxes grew and which
+// users the change involved.
 type writer struct {
 	s     *Service
 	tx    Tx
 	heads map[string]uint64
+	users map[string]struct{}
+}
+
+// touch records users as involved in the change.
+func (w *writer) touch(users ...string) {
+	for _, u := range users {
+		w.users[u] = struct{}{}
+	}
 }
 
 // deliver appends ev to its receiver's inbox and, for a text, to the
 // conversation's history.
 func (w *writer) deliver(ev Event) error {
+	w.touch(ev.Sender, ev.Receiver)
 	if ev.Kind == KindText {
 		if _, err := w.tx.Append(DirectLog(ev.Sender, ev.Receiver), ev); err != nil {
 			return fmt.Errorf("append to history: %w", err)

@@ -21,6 +21,7 @@ func startServer(tb testing.TB) (string, func()) {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.Host, cfg.Port = "127.0.0.1", 0
+	cfg.Store.Kind = config.StoreMemory
 	srv, err := server.New(cfg, io.Discard)
 	if err != nil {
 		tb.Fatal(err)

@@ -24,6 +24,8 @@ type Config struct {
 	MaxMessageBytes int `koanf:"max_message_bytes"`
 	// MaxPendingMessages is how many messages may wait for a chat request's answer.
 	MaxPendingMessages int `koanf:"max_pending_messages"`
+	// Store says where messages are kept.
+	Store Store `koanf:"store"`
 	// Cache bounds the in-memory cache of recent messages.
 	Cache Cache `koanf:"cache"`
 	// Rate limits how fast a user may send.
@@ -32,11 +34,36 @@ type Config struct {
 	LogLevel string `koanf:"log_level"`
 }
 
-// Cache bounds the cache of recent messages.
+// Store kinds.
+const (
+	// StoreBolt keeps messages durably in one bbolt file at Store.Path.
+	StoreBolt = "bolt"
+	// StoreMemory keeps messages in memory: they are lost on restart.
+	StoreMemory = "memory"
+)
+
+// Store says where messages are kept.
+type Store struct {
+	// Kind is bolt (durable, the default) or memory.
+	Kind string `koanf:"kind"`
+	// Path is the bolt file; its directory is created if need be.
+	Path string `koanf:"path"`
+}
+
+// Cache bounds the cache of recent messages and the response cache.
 type Cache struct {
 	// MessagesPerLog is how many of the newest messages of one inbox or
 	// conversation are kept; the brief's max_num_messages_per_user.
 	MessagesPerLog int `koanf:"messages_per_log"`
+	// MaxEntries bounds the messages cached over all inboxes and conversations.
+	MaxEntries int `koanf:"max_entries"`
+	// MaxBytes bounds the cached messages' total size, in bytes.
+	MaxBytes int64 `koanf:"max_bytes"`
+	// RPCEntries bounds the responses the RPC response cache (the
+	// @lru_cache decorator) keeps; 0 turns that cache off.
+	RPCEntries int `koanf:"rpc_entries"`
+	// RPCMaxBytes bounds the cached responses' total encoded size, in bytes.
+	RPCMaxBytes int64 `koanf:"rpc_max_bytes"`
 }
 
 // Rate limits how fast a user may send.
@@ -58,9 +85,16 @@ func Default() Config {
 		Users:              append([]string(nil), briefUsers...),
 		MaxMessageBytes:    64 << 10,
 		MaxPendingMessages: 100,
-		Cache:              Cache{MessagesPerLog: 100},
-		Rate:               Rate{Calls: 450, WindowSeconds: 30},
-		LogLevel:           "info",
+		Store:              Store{Kind: StoreBolt, Path: "./data/spartan.db"},
+		Cache: Cache{
+			MessagesPerLog: 100,
+			MaxEntries:     100_000,
+			MaxBytes:       64 << 20,
+			RPCEntries:     4096,
+			RPCMaxBytes:    16 << 20,
+		},
+		Rate:     Rate{Calls: 450, WindowSeconds: 30},
+		LogLevel: "info",
 	}
 }
 
@@ -109,8 +143,29 @@ func (c *Config) Validate() error {
 	if c.MaxPendingMessages < 1 {
 		return fmt.Errorf("max_pending_messages %d must be at least 1", c.MaxPendingMessages)
 	}
+	switch c.Store.Kind {
+	case StoreBolt:
+		if strings.TrimSpace(c.Store.Path) == "" {
+			return errors.New("store.path is empty: name the file that keeps the messages, or set store.kind to memory")
+		}
+	case StoreMemory:
+	default:
+		return fmt.Errorf("store.kind %q is not one of bolt, memory", c.Store.Kind)
+	}
 	if c.Cache.MessagesPerLog < 1 {
 		return fmt.Errorf("cache.messages_per_log %d must be at least 1", c.Cache.MessagesPerLog)
+	}
+	if c.Cache.MaxEntries < c.Cache.MessagesPerLog {
+		return fmt.Errorf("cache.max_entries %d must be at least cache.messages_per_log (%d)", c.Cache.MaxEntries, c.Cache.MessagesPerLog)
+	}
+	if c.Cache.MaxBytes < 1<<10 {
+		return fmt.Errorf("cache.max_bytes %d must be at least 1024", c.Cache.MaxBytes)
+	}
+	if c.Cache.RPCEntries < 0 {
+		return fmt.Errorf("cache.rpc_entries %d must be 0 (off) or more", c.Cache.RPCEntries)
+	}
+	if c.Cache.RPCEntries > 0 && c.Cache.RPCMaxBytes < 1<<10 {
+		return fmt.Errorf("cache.rpc_max_bytes %d must be at least 1024", c.Cache.RPCMaxBytes)
 	}
 	if c.Rate.Calls < 1 {
 		return fmt.Errorf("rate.calls %d must be at least 1", c.Rate.Calls)

@@ -64,6 +64,26 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name:    "store and cache keys",
+			args:    []string{"-config", "testdata/store.yaml"},
+			environ: []string{"SPARTAN_CACHE__RPC_MAX_BYTES=4096"},
+			check: func(t *testing.T, c config.Config) {
+				want := config.Cache{MessagesPerLog: 20, MaxEntries: 500, MaxBytes: 1 << 20, RPCEntries: 0, RPCMaxBytes: 4096}
+				if c.Store.Kind != config.StoreMemory || c.Cache != want {
+					t.Errorf("got store %+v cache %+v, want cache %+v", c.Store, c.Cache, want)
+				}
+			},
+		},
+		{
+			name: "default store: a bolt file under ./data",
+			args: []string{"-config", "testdata/ours.yaml"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Store.Kind != config.StoreBolt || c.Store.Path != "./data/spartan.db" {
+					t.Errorf("store = %+v", c.Store)
+				}
+			},
+		},
+		{
 			name: "no file: the brief's users on port 3000",
 			args: []string{"-config", ""},
 			check: func(t *testing.T, c config.Config) {
@@ -106,6 +126,11 @@ func TestLoadRejects(t *testing.T) {
 		{"not a number", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_PORT=abc"}, "port"},
 		{"bad name", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_USERS=a b"}, `user name "a b" is not allowed`},
 		{"message size", []string{"-config", "testdata/ours.yaml", "-max_message_bytes", "-5"}, nil, "max_message_bytes -5 is out of range"},
+		{"store kind", []string{"-config", "testdata/bad-store-kind.yaml"}, nil, `store.kind "redis-ish" is not one of bolt, memory`},
+		{"empty store path", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_STORE__PATH= "}, "store.path is empty"},
+		{"cache entries below one log", []string{"-config", "testdata/bad-cache.yaml"}, nil, "cache.max_entries 10 must be at least cache.messages_per_log (50)"},
+		{"cache bytes", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_CACHE__MAX_BYTES=10"}, "cache.max_bytes 10 must be at least 1024"},
+		{"rpc cache entries", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_CACHE__RPC_ENTRIES=-1"}, "cache.rpc_entries -1 must be 0 (off) or more"},
 		{"log level", []string{"-config", "testdata/ours.yaml", "-log_level", "loud"}, nil, `log_level "loud"`},
 	}
 	for _, tt := range tests {

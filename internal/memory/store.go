@@ -106,6 +106,10 @@ func (t *tx) event(log string, seq uint64) chat.Event {
 
 func (t *tx) Read(log string, after uint64, limit int) ([]chat.Event, error) {
 	head, _ := t.Head(log)
+	if after >= head {
+		// Nothing to read; checked first because after+1 wraps around at the maximum.
+		return nil, nil
+	}
 	var out []chat.Event
 	for seq := after + 1; seq <= head && len(out) < limit; seq++ {
 		out = append(out, t.event(log, seq))

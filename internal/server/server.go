@@ -14,18 +14,24 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/api"
+	"github.com/spartan-messenger/spartan/internal/bolt"
+	"github.com/spartan-messenger/spartan/internal/cache"
 	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/memory"
+	"github.com/spartan-messenger/spartan/internal/rpccache"
 )
 
 // shutdownGrace is how long in-flight calls get to finish on shutdown.
@@ -53,7 +59,7 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if err := s.Listen(); err != nil {
-		return err
+		return errors.Join(err, s.Close())
 	}
 	if _, err := fmt.Fprintf(stdout, "Spartan server started on port %d.\n", s.Port()); err != nil {
 		return fmt.Errorf("write start-up line: %w", err)
@@ -62,7 +68,8 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 }
 
 // Server is one Spartan server: New builds it, Listen binds its port, Serve
-// runs it until its context ends.
+// runs it until its context ends and closes it; Close closes a server that
+// is not served.
 type Server struct {
 	cfg      config.Config
 	log      *slog.Logger
@@ -70,27 +77,73 @@ type Server struct {
 	ln       net.Listener
 	stopping context.Context
 	stop     context.CancelFunc
+
+	// closeStore closes the durable store, if any.
+	closeStore func() error
+	messages   *cache.Store
+	responses  *rpccache.Interceptor
+	closeOnce  sync.Once
+	closeErr   error
 }
 
-// New builds a server from a validated configuration; it logs to logOut.
+// New builds a server from a validated configuration; it logs to logOut. It
+// opens the configured store, which Serve or Close closes.
 func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return nil, fmt.Errorf("log level %q: %w", cfg.LogLevel, err)
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	core := chat.NewService(memory.NewStore(), memory.NewBroker(), chat.Options{
+	s := &Server{cfg: cfg, log: log, closeStore: func() error { return nil }}
+	var store chat.Store
+	switch cfg.Store.Kind {
+	case config.StoreMemory:
+		store = memory.NewStore()
+	default:
+		db, err := bolt.Open(cfg.Store.Path, bolt.Options{})
+		if err != nil {
+			return nil, err
+		}
+		store, s.closeStore = db, db.Close
+	}
+	messages, err := cache.New(store, cache.Options{
+		MessagesPerLog: cfg.Cache.MessagesPerLog,
+		MaxEntries:     cfg.Cache.MaxEntries,
+		MaxBytes:       cfg.Cache.MaxBytes,
+	})
+	if err != nil {
+		return nil, errors.Join(err, s.closeStore())
+	}
+	s.messages = messages
+	opts := chat.Options{
 		Users:      cfg.Users,
 		MaxPayload: cfg.MaxMessageBytes,
 		MaxPending: cfg.MaxPendingMessages,
 		NewID:      func() string { return uuid.Must(uuid.NewV7()).String() },
 		Logger:     log,
-	})
-	stopping, stop := context.WithCancel(context.Background())
+	}
+	// A payload somewhat over max_message_bytes still gets the core's
+	// InvalidArgument sentence; one over four times the limit is refused
+	// unread (ResourceExhausted), so nobody can make the server buffer more.
+	handlerOpts := []connect.HandlerOption{connect.WithReadMaxBytes(4*cfg.MaxMessageBytes + 64<<10)}
+	if cfg.Cache.RPCEntries > 0 {
+		// The @lru_cache decorator: the RPCs it caches are declared in the proto.
+		versions := rpccache.NewVersions()
+		opts.Changed = versions.Bump
+		services := []protoreflect.ServiceDescriptor{spartanv1.File_spartan_v1_chat_proto.Services().ByName("ChatService")}
+		s.responses, err = rpccache.New(services, versions, rpccache.Options{
+			MaxEntries: cfg.Cache.RPCEntries,
+			MaxBytes:   cfg.Cache.RPCMaxBytes,
+		})
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeStore())
+		}
+		handlerOpts = append(handlerOpts, connect.WithInterceptors(s.responses))
+	}
+	core := chat.NewService(messages, memory.NewBroker(), opts)
+	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
-	// A request carries one payload plus its envelope; anything larger is refused unread.
-	readMax := connect.WithReadMaxBytes(cfg.MaxMessageBytes + 4096)
-	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, stopping, log), readMax))
+	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, s.stopping, log), handlerOpts...))
 	reflector := grpcreflect.NewStaticReflector(spartanv1connect.ChatServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -112,7 +165,28 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		},
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return &Server{cfg: cfg, log: log, http: srv, stopping: stopping, stop: stop}, nil
+	s.http = srv
+	return s, nil
+}
+
+// Close logs the caches' counters and closes the store. Serve calls it on
+// its way out; calling it again does nothing.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		st := s.messages.Stats()
+		s.log.Info("message cache", "hits", st.Hits, "misses", st.Misses, "evictions", st.Evictions,
+			"logs", st.Logs, "entries", st.Entries, "bytes", st.Bytes)
+		if s.responses != nil {
+			rs := s.responses.Stats()
+			s.log.Info("response cache", "hits", rs.Hits, "misses", rs.Misses, "stale", rs.Stale,
+				"entries", rs.Entries, "bytes", rs.Bytes)
+		}
+		s.closeErr = s.closeStore()
+	})
+	return s.closeErr
 }
 
 // Listen binds the configured address.
@@ -138,7 +212,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	select {
 	case err := <-errc:
 		s.stop()
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), s.Close())
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
@@ -150,7 +224,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		err = err2
 	}
 	if err != nil {
-		return fmt.Errorf("shut down: %w", err)
+		return errors.Join(fmt.Errorf("shut down: %w", err), s.Close())
+	}
+	if err := s.Close(); err != nil {
+		return err
 	}
 	s.log.Info("stopped")
 	return nil

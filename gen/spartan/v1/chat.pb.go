@@ -1113,7 +1113,7 @@ var File_spartan_v1_chat_proto protoreflect.FileDescriptor
 const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\n" +
 	"\x15spartan/v1/chat.proto\x12\n" +
-	"spartan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x02\n" +
+	"spartan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spartan/v1/options.proto\"\xc1\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12+\n" +
@@ -1190,18 +1190,18 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1eCONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bCONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n" +
-	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xc2\x04\n" +
+	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xce\x04\n" +
 	"\vChatService\x12>\n" +
-	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\x00\x12M\n" +
-	"\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\x00\x12S\n" +
+	"\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\t\x8a\xb5\x18\x02\b\x02\x90\x02\x01\x12P\n" +
 	"\vRequestChat\x12\x1e.spartan.v1.RequestChatRequest\x1a\x1f.spartan.v1.RequestChatResponse\"\x00\x12M\n" +
 	"\n" +
 	"AnswerChat\x12\x1d.spartan.v1.AnswerChatRequest\x1a\x1e.spartan.v1.AnswerChatResponse\"\x00\x12D\n" +
 	"\aSendMsg\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\x00\x12:\n" +
 	"\n" +
 	"ReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\x000\x01\x128\n" +
-	"\x03Ack\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\x00\x12G\n" +
-	"\aHistory\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\x03\x90\x02\x01B\xa3\x01\n" +
+	"\x03Ack\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\x00\x12M\n" +
+	"\aHistory\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\t\x8a\xb5\x18\x02\b\x01\x90\x02\x01B\xa3\x01\n" +
 	"\x0ecom.spartan.v1B\tChatProtoP\x01Z=github.com/spartan-messenger/spartan/gen/spartan/v1;spartanv1\xa2\x02\x03SXX\xaa\x02\n" +
 	"Spartan.V1\xca\x02\n" +
 	"Spartan\\V1\xe2\x02\x16Spartan\\V1\\GPBMetadata\xea\x02\vSpartan::V1b\x06proto3"
@@ -1278,6 +1278,7 @@ func file_spartan_v1_chat_proto_init() {
 	if File_spartan_v1_chat_proto != nil {
 		return
 	}
+	file_spartan_v1_options_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from spartan.v1 import options_pb2 as spartan_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15spartan/v1/chat.proto\x12\nspartan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.spartan.v1.MessageType\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x10\n\x08receiver\x18\x05 \x01(\t\x12\r\n\x05group\x18\x06 \x01(\t\x12-\n\tsent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07payload\x18\x08 \x01(\x0c\x12*\n\nencryption\x18\t \x01(\x0e\x32\x16.spartan.v1.Encryption\x12\x0c\n\x04note\x18\n \x01(\t\"\x1c\n\x0cLoginRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\"_\n\rLoginResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06others\x18\x02 \x03(\t\x12\x19\n\x11max_message_bytes\x18\x03 \x01(\r\x12\x15\n\rchat_requests\x18\x04 \x03(\t\"\x12\n\x10ListUsersRequest\"\"\n\x11ListUsersResponse\x12\r\n\x05users\x18\x01 \x03(\t\"0\n\x12RequestChatRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\"C\n\x13RequestChatResponse\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.spartan.v1.ConversationState\"?\n\x11\x41nswerChatRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63\x63\x65pt\x18\x03 \x01(\x08\"T\n\x12\x41nswerChatResponse\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.spartan.v1.ConversationState\x12\x10\n\x08released\x18\x02 \x01(\r\"m\n\x0eSendMsgRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x10\n\x08receiver\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12*\n\nencryption\x18\x04 \x01(\x0e\x32\x16.spartan.v1.Encryption\"]\n\x0fSendMsgResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\tsent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07pending\x18\x03 \x01(\x08\"\'\n\nAckRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"\r\n\x0b\x41\x63kResponse\"S\n\x0eHistoryRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x12\n\nbefore_seq\x18\x03 \x01(\x04\x12\x11\n\tpage_size\x18\x04 \x01(\r\"Q\n\x0fHistoryResponse\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.spartan.v1.Message\x12\x17\n\x0fnext_before_seq\x18\x02 \x01(\x04*\xba\x01\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x1d\n\x19MESSAGE_TYPE_CHAT_REQUEST\x10\x02\x12\x1e\n\x1aMESSAGE_TYPE_CHAT_ACCEPTED\x10\x03\x12\x1e\n\x1aMESSAGE_TYPE_CHAT_DECLINED\x10\x04\x12\x17\n\x13MESSAGE_TYPE_SYSTEM\x10\x05*B\n\nEncryption\x12\x1a\n\x16\x45NCRYPTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45NCRYPTION_PLAINTEXT\x10\x01*\x9b\x01\n\x11\x43onversationState\x12\"\n\x1e\x43ONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43ONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n\x1b\x43ONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n\x1b\x43ONVERSATION_STATE_DECLINED\x10\x03\x32\xc2\x04\n\x0b\x43hatService\x12>\n\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\x00\x12M\n\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\x03\x90\x02\x01\x12P\n\x0bRequestChat\x12\x1e.spartan.v1.RequestChatRequest\x1a\x1f.spartan.v1.RequestChatResponse\"\x00\x12M\n\nAnswerChat\x12\x1d.spartan.v1.AnswerChatRequest\x1a\x1e.spartan.v1.AnswerChatResponse\"\x00\x12\x44\n\x07SendMsg\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\x00\x12:\n\nReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\x00\x30\x01\x12\x38\n\x03\x41\x63k\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\x00\x12G\n\x07History\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15spartan/v1/chat.proto\x12\nspartan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spartan/v1/options.proto\"\xf4\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.spartan.v1.MessageType\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x10\n\x08receiver\x18\x05 \x01(\t\x12\r\n\x05group\x18\x06 \x01(\t\x12-\n\tsent_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07payload\x18\x08 \x01(\x0c\x12*\n\nencryption\x18\t \x01(\x0e\x32\x16.spartan.v1.Encryption\x12\x0c\n\x04note\x18\n \x01(\t\"\x1c\n\x0cLoginRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\"_\n\rLoginResponse\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0e\n\x06others\x18\x02 \x03(\t\x12\x19\n\x11max_message_bytes\x18\x03 \x01(\r\x12\x15\n\rchat_requests\x18\x04 \x03(\t\"\x12\n\x10ListUsersRequest\"\"\n\x11ListUsersResponse\x12\r\n\x05users\x18\x01 \x03(\t\"0\n\x12RequestChatRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\"C\n\x13RequestChatResponse\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.spartan.v1.ConversationState\"?\n\x11\x41nswerChatRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63\x63\x65pt\x18\x03 \x01(\x08\"T\n\x12\x41nswerChatResponse\x12,\n\x05state\x18\x01 \x01(\x0e\x32\x1d.spartan.v1.ConversationState\x12\x10\n\x08released\x18\x02 \x01(\r\"m\n\x0eSendMsgRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x10\n\x08receiver\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12*\n\nencryption\x18\x04 \x01(\x0e\x32\x16.spartan.v1.Encryption\"]\n\x0fSendMsgResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\tsent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07pending\x18\x03 \x01(\x08\"\'\n\nAckRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\"\r\n\x0b\x41\x63kResponse\"S\n\x0eHistoryRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x12\n\nbefore_seq\x18\x03 \x01(\x04\x12\x11\n\tpage_size\x18\x04 \x01(\r\"Q\n\x0fHistoryResponse\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.spartan.v1.Message\x12\x17\n\x0fnext_before_seq\x18\x02 \x01(\x04*\xba\x01\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x1d\n\x19MESSAGE_TYPE_CHAT_REQUEST\x10\x02\x12\x1e\n\x1aMESSAGE_TYPE_CHAT_ACCEPTED\x10\x03\x12\x1e\n\x1aMESSAGE_TYPE_CHAT_DECLINED\x10\x04\x12\x17\n\x13MESSAGE_TYPE_SYSTEM\x10\x05*B\n\nEncryption\x12\x1a\n\x16\x45NCRYPTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45NCRYPTION_PLAINTEXT\x10\x01*\x9b\x01\n\x11\x43onversationState\x12\"\n\x1e\x43ONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43ONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n\x1b\x43ONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n\x1b\x43ONVERSATION_STATE_DECLINED\x10\x03\x32\xce\x04\n\x0b\x43hatService\x12>\n\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\x00\x12S\n\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\t\x90\x02\x01\x8a\xb5\x18\x02\x08\x02\x12P\n\x0bRequestChat\x12\x1e.spartan.v1.RequestChatRequest\x1a\x1f.spartan.v1.RequestChatResponse\"\x00\x12M\n\nAnswerChat\x12\x1d.spartan.v1.AnswerChatRequest\x1a\x1e.spartan.v1.AnswerChatResponse\"\x00\x12\x44\n\x07SendMsg\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\x00\x12:\n\nReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\x00\x30\x01\x12\x38\n\x03\x41\x63k\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\x00\x12M\n\x07History\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\t\x90\x02\x01\x8a\xb5\x18\x02\x08\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,45 +34,45 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spartan.v1.chat_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CHATSERVICE'].methods_by_name['ListUsers']._loaded_options = None
-  _globals['_CHATSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\220\002\001'
+  _globals['_CHATSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\220\002\001\212\265\030\002\010\002'
   _globals['_CHATSERVICE'].methods_by_name['History']._loaded_options = None
-  _globals['_CHATSERVICE'].methods_by_name['History']._serialized_options = b'\220\002\001'
-  _globals['_MESSAGETYPE']._serialized_start=1201
-  _globals['_MESSAGETYPE']._serialized_end=1387
-  _globals['_ENCRYPTION']._serialized_start=1389
-  _globals['_ENCRYPTION']._serialized_end=1455
-  _globals['_CONVERSATIONSTATE']._serialized_start=1458
-  _globals['_CONVERSATIONSTATE']._serialized_end=1613
-  _globals['_MESSAGE']._serialized_start=71
-  _globals['_MESSAGE']._serialized_end=315
-  _globals['_LOGINREQUEST']._serialized_start=317
-  _globals['_LOGINREQUEST']._serialized_end=345
-  _globals['_LOGINRESPONSE']._serialized_start=347
-  _globals['_LOGINRESPONSE']._serialized_end=442
-  _globals['_LISTUSERSREQUEST']._serialized_start=444
-  _globals['_LISTUSERSREQUEST']._serialized_end=462
-  _globals['_LISTUSERSRESPONSE']._serialized_start=464
-  _globals['_LISTUSERSRESPONSE']._serialized_end=498
-  _globals['_REQUESTCHATREQUEST']._serialized_start=500
-  _globals['_REQUESTCHATREQUEST']._serialized_end=548
-  _globals['_REQUESTCHATRESPONSE']._serialized_start=550
-  _globals['_REQUESTCHATRESPONSE']._serialized_end=617
-  _globals['_ANSWERCHATREQUEST']._serialized_start=619
-  _globals['_ANSWERCHATREQUEST']._serialized_end=682
-  _globals['_ANSWERCHATRESPONSE']._serialized_start=684
-  _globals['_ANSWERCHATRESPONSE']._serialized_end=768
-  _globals['_SENDMSGREQUEST']._serialized_start=770
-  _globals['_SENDMSGREQUEST']._serialized_end=879
-  _globals['_SENDMSGRESPONSE']._serialized_start=881
-  _globals['_SENDMSGRESPONSE']._serialized_end=974
-  _globals['_ACKREQUEST']._serialized_start=976
-  _globals['_ACKREQUEST']._serialized_end=1015
-  _globals['_ACKRESPONSE']._serialized_start=1017
-  _globals['_ACKRESPONSE']._serialized_end=1030
-  _globals['_HISTORYREQUEST']._serialized_start=1032
-  _globals['_HISTORYREQUEST']._serialized_end=1115
-  _globals['_HISTORYRESPONSE']._serialized_start=1117
-  _globals['_HISTORYRESPONSE']._serialized_end=1198
-  _globals['_CHATSERVICE']._serialized_start=1616
-  _globals['_CHATSERVICE']._serialized_end=2194
+  _globals['_CHATSERVICE'].methods_by_name['History']._serialized_options = b'\220\002\001\212\265\030\002\010\001'
+  _globals['_MESSAGETYPE']._serialized_start=1227
+  _globals['_MESSAGETYPE']._serialized_end=1413
+  _globals['_ENCRYPTION']._serialized_start=1415
+  _globals['_ENCRYPTION']._serialized_end=1481
+  _globals['_CONVERSATIONSTATE']._serialized_start=1484
+  _globals['_CONVERSATIONSTATE']._serialized_end=1639
+  _globals['_MESSAGE']._serialized_start=97
+  _globals['_MESSAGE']._serialized_end=341
+  _globals['_LOGINREQUEST']._serialized_start=343
+  _globals['_LOGINREQUEST']._serialized_end=371
+  _globals['_LOGINRESPONSE']._serialized_start=373
+  _globals['_LOGINRESPONSE']._serialized_end=468
+  _globals['_LISTUSERSREQUEST']._serialized_start=470
+  _globals['_LISTUSERSREQUEST']._serialized_end=488
+  _globals['_LISTUSERSRESPONSE']._serialized_start=490
+  _globals['_LISTUSERSRESPONSE']._serialized_end=524
+  _globals['_REQUESTCHATREQUEST']._serialized_start=526
+  _globals['_REQUESTCHATREQUEST']._serialized_end=574
+  _globals['_REQUESTCHATRESPONSE']._serialized_start=576
+  _globals['_REQUESTCHATRESPONSE']._serialized_end=643
+  _globals['_ANSWERCHATREQUEST']._serialized_start=645
+  _globals['_ANSWERCHATREQUEST']._serialized_end=708
+  _globals['_ANSWERCHATRESPONSE']._serialized_start=710
+  _globals['_ANSWERCHATRESPONSE']._serialized_end=794
+  _globals['_SENDMSGREQUEST']._serialized_start=796
+  _globals['_SENDMSGREQUEST']._serialized_end=905
+  _globals['_SENDMSGRESPONSE']._serialized_start=907
+  _globals['_SENDMSGRESPONSE']._serialized_end=1000
+  _globals['_ACKREQUEST']._serialized_start=1002
+  _globals['_ACKREQUEST']._serialized_end=1041
+  _globals['_ACKRESPONSE']._serialized_start=1043
+  _globals['_ACKRESPONSE']._serialized_end=1056
+  _globals['_HISTORYREQUEST']._serialized_start=1058
+  _globals['_HISTORYREQUEST']._serialized_end=1141
+  _globals['_HISTORYRESPONSE']._serialized_start=1143
+  _globals['_HISTORYRESPONSE']._serialized_end=1224
+  _globals['_CHATSERVICE']._serialized_start=1642
+  _globals['_CHATSERVICE']._serialized_end=2232
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,70 @@
+package bolt_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/spartan-messenger/spartan/internal/chat"
+)
+
+// BenchmarkAppend measures one durable Update (one event) at a time: each
+// pays a commit and an fsync.
+func BenchmarkAppend(b *testing.B) {
+	s, _ := open(b)
+	ev := event(1)
+	ev.Payload = make([]byte, 200)
+	b.ReportAllocs()
+	for b.Loop() {
+		err := s.Update(b.Context(), func(tx chat.Tx) error {
+			_, err := tx.Append("inbox/bob", ev)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendParallel measures durable Updates from 32 goroutines, which
+// DB.Batch groups into shared commits.
+func BenchmarkAppendParallel(b *testing.B) {
+	s, _ := open(b)
+	ev := event(1)
+	ev.Payload = make([]byte, 200)
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		log := fmt.Sprintf("inbox/u%d", n.Add(1))
+		for pb.Next() {
+			err := s.Update(b.Context(), func(tx chat.Tx) error {
+				_, err := tx.Append(log, ev)
+				return err
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkReadNewestPage measures a History-sized read (50 events) from bolt.
+func BenchmarkReadNewestPage(b *testing.B) {
+	s, _ := open(b)
+	appendN(b, s, "dm/a\x00b", 200)
+	b.ReportAllocs()
+	for b.Loop() {
+		err := s.View(b.Context(), func(tx chat.Tx) error {
+			evs, err := tx.ReadBefore("dm/a\x00b", 0, 50)
+			if len(evs) != 50 {
+				return fmt.Errorf("%d events", len(evs))
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

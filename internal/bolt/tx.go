@@ -1,0 +1,128 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/spartan-messenger/spartan/internal/chat"
+)
+
+// errReadOnly is what a write in a View transaction returns.
+var errReadOnly = errors.New("write in a read-only transaction")
+
+// logFillPercent packs log pages full: logs only ever grow at the end.
+const logFillPercent = 1.0
+
+// tx is a chat.Tx over a bbolt transaction.
+type tx struct {
+	btx *bbolt.Tx
+}
+
+// seqKey is the key of sequence number seq: big-endian, so keys sort as numbers.
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
+
+func keySeq(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
+
+// Get returns a copy of the record under key, or chat.ErrNoKey.
+func (t *tx) Get(key string) ([]byte, error) {
+	v := t.btx.Bucket(kvBucket).Get([]byte(key))
+	if v == nil {
+		return nil, chat.ErrNoKey
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// Put stores a copy of value under key.
+func (t *tx) Put(key string, value []byte) error {
+	if !t.btx.Writable() {
+		return errReadOnly
+	}
+	if err := t.btx.Bucket(kvBucket).Put([]byte(key), append([]byte(nil), value...)); err != nil {
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	return nil
+}
+
+// Append stores ev at the end of the log under the next sequence number.
+func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
+	if !t.btx.Writable() {
+		return 0, errReadOnly
+	}
+	b, err := t.btx.Bucket(logsBucket).CreateBucketIfNotExists([]byte(log))
+	if err != nil {
+		return 0, fmt.Errorf("create log %q: %w", log, err)
+	}
+	b.FillPercent = logFillPercent
+	seq := uint64(1)
+	if k, _ := b.Cursor().Last(); k != nil {
+		seq = keySeq(k) + 1
+	}
+	if err := b.Put(seqKey(seq), encodeEvent(make([]byte, 0, encodedSize(&ev)), &ev)); err != nil {
+		return 0, fmt.Errorf("append to log %q at %d: %w", log, seq, err)
+	}
+	return seq, nil
+}
+
+// Head returns the last sequence number of the log, 0 if it is empty.
+func (t *tx) Head(log string) (uint64, error) {
+	b := t.btx.Bucket(logsBucket).Bucket([]byte(log))
+	if b == nil {
+		return 0, nil
+	}
+	k, _ := b.Cursor().Last()
+	if k == nil {
+		return 0, nil
+	}
+	return keySeq(k), nil
+}
+
+// Read returns up to limit events after sequence number after, oldest first.
+func (t *tx) Read(log string, after uint64, limit int) ([]chat.Event, error) {
+	b := t.btx.Bucket(logsBucket).Bucket([]byte(log))
+	if b == nil || limit <= 0 || after == math.MaxUint64 {
+		return nil, nil
+	}
+	var out []chat.Event
+	c := b.Cursor()
+	for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		ev, err := decodeEvent(v, keySeq(k))
+		if err != nil {
+			return nil, fmt.Errorf("decode event %d of log %q: %w", keySeq(k), log, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// ReadBefore returns up to limit events before sequence number before (0:
+// the newest), oldest first.
+func (t *tx) ReadBefore(log string, before uint64, limit int) ([]chat.Event, error) {
+	b := t.btx.Bucket(logsBucket).Bucket([]byte(log))
+	if b == nil || limit <= 0 || before == 1 {
+		return nil, nil
+	}
+	c := b.Cursor()
+	var k, v []byte
+	if before == 0 {
+		k, v = c.Last()
+	} else if k, _ = c.Seek(seqKey(before)); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	var out []chat.Event
+	for ; k != nil && len(out) < limit; k, v = c.Prev() {
+		ev, err := decodeEvent(v, keySeq(k))
+		if err != nil {
+			return nil, fmt.Errorf("decode event %d of log %q: %w", keySeq(k), log, err)
+		}
+		out = append(out, ev)
+	}
+	slices.Reverse(out)
+	return out, nil
+}

@@ -1,0 +1,58 @@
+package cache
+
+import "github.com/spartan-messenger/spartan/internal/chat"
+
+// tail is the cached end of one log: events with consecutive sequence
+// numbers, exactly as the wrapped store holds them, oldest first. Events in
+// it are never changed in place; a tail only grows at the end and is trimmed
+// at the front.
+type tail struct {
+	events []chat.Event
+	bytes  int64
+}
+
+func newTail(evs []chat.Event) *tail {
+	t := &tail{events: make([]chat.Event, 0, len(evs))}
+	for i := range evs {
+		t.push(evs[i])
+	}
+	return t
+}
+
+func (t *tail) first() uint64 { return t.events[0].Seq }
+
+func (t *tail) last() uint64 { return t.events[len(t.events)-1].Seq }
+
+// push adds ev, whose Seq must follow last().
+func (t *tail) push(ev chat.Event) {
+	t.events = append(t.events, ev)
+	t.bytes += int64(ev.Size())
+}
+
+// dropFront removes the n oldest events and returns the bytes they held.
+func (t *tail) dropFront(n int) int64 {
+	var freed int64
+	for i := range n {
+		freed += int64(t.events[i].Size())
+		t.events[i] = chat.Event{}
+	}
+	t.events = t.events[n:]
+	t.bytes -= freed
+	if cap(t.events) > 2*len(t.events)+16 {
+		// Let the dropped part of the array go.
+		t.events = append(make([]chat.Event, 0, 2*len(t.events)), t.events...)
+	}
+	return freed
+}
+
+// slice returns a copy of the events with sequence numbers from first to
+// last inclusive, which the tail must hold.
+func (t *tail) slice(first, last uint64) []chat.Event {
+	if last < first {
+		return nil
+	}
+	base := t.first()
+	out := make([]chat.Event, last-first+1)
+	copy(out, t.events[first-base:last-base+1])
+	return out
+}
