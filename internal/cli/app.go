@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"connectrpc.com/connect"
+
 	spartan "github.com/spartan-messenger/spartan/clients/go"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 )
@@ -74,7 +76,7 @@ func (a *app) run(ctx context.Context, requests []string, giveUp time.Duration) 
 				}
 				return exitOK
 			}
-			a.handleUpdate(u)
+			a.handleUpdate(ctx, u)
 		}
 	}
 }
@@ -242,7 +244,7 @@ func (a *app) history(ctx context.Context, arg string) {
 }
 
 // handleUpdate shows what the subscription reports.
-func (a *app) handleUpdate(u spartan.Update) {
+func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 	switch {
 	case u.Disconnected != nil:
 		a.say("Lost connection to Spartan Server; reconnecting...")
@@ -258,7 +260,7 @@ func (a *app) handleUpdate(u spartan.Update) {
 	case spartanv1.MessageType_MESSAGE_TYPE_TEXT:
 		a.term.Println(fmt.Sprintf("[%s] %s", from, text(m)))
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_REQUEST:
-		a.requested(from)
+		a.requested(ctx, from)
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_ACCEPTED:
 		a.say(fmt.Sprintf("%s accepted your chat request.", from))
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_DECLINED:
@@ -274,9 +276,20 @@ func (a *app) handleUpdate(u spartan.Update) {
 }
 
 // requested handles a chat request from a user.
-func (a *app) requested(from string) {
+func (a *app) requested(ctx context.Context, from string) {
 	if slices.Contains(a.asking, from) {
 		return // already waiting for an answer (listed at login, then replayed)
+	}
+	if a.mode == chatting && a.partner == from {
+		// A request replayed after we accepted it, or the partner asking
+		// again (a server that lost its state): accepting is right either
+		// way, and the server ignores an accept of an accepted chat.
+		ctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		if _, err := a.c.AnswerChat(ctx, from, true); err != nil && connect.CodeOf(err) != connect.CodeFailedPrecondition {
+			a.say(fmt.Sprintf("Could not accept %s's request: %s.", from, errMessage(err)))
+		}
+		return
 	}
 	a.asking = append(a.asking, from)
 	if a.mode == choosing {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	spartan "github.com/spartan-messenger/spartan/clients/go"
 	"github.com/spartan-messenger/spartan/internal/cli"
 	"github.com/spartan-messenger/spartan/internal/clitest"
 	"github.com/spartan-messenger/spartan/internal/config"
@@ -221,4 +222,19 @@ func TestServerGoneUnderClient(t *testing.T) {
 	stop()
 	alice.screen.Expect(t, wait, "[Spartan] Lost connection to Spartan Server; reconnecting...", "[Spartan] Spartan Server is gone:")
 	alice.wantExit(t, 1)
+}
+
+// TestAnswerBeforeReplay: bob answers at once, before his stream replays
+// alice's request; the replayed request must not show up as a new one.
+func TestAnswerBeforeReplay(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	if _, err := spartan.New(addr, "alice").RequestChat(t.Context(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob := startCLI(t, "bob", "-server", addr)
+	bob.typeLine(t, "yes")
+	bob.typeLine(t, "/users")
+	bob.screen.Expect(t, wait, "You are now ready to chat with alice.", "[Spartan] User list: alice,")
+	bob.screen.Lacks(t, "requesting")
 }

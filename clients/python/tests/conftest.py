@@ -1,0 +1,423 @@
+"""Fixtures for the Python client's tests: the built Go server and client processes.
+
+The server is ``$TEST_SPARTAN_BIN/spartan-server`` (the absolute path of the
+bin directory; ``$SPARTAN_BIN`` is read too, ``../../bin`` from here is the
+fallback), started on a
+free loopback port with a temporary configuration and stopped by PID. Client
+processes (``client.py``, the Go CLI) are driven through pipes; every read
+has a deadline, so a missing line fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+PYDIR = HERE.parent
+sys.path.insert(0, str(PYDIR))
+
+from spartan_client import SpartanClient  # noqa: E402
+
+CLIENT_PY = PYDIR / "client.py"
+USERS = ["alice", "bob", "charlie", "eve"]
+#: How long one expected line may take to appear.
+WAIT = 10.0
+
+
+def bin_dir() -> Path:
+    """The directory of the built binaries: $TEST_SPARTAN_BIN (what `make test-python`
+    sets), else $SPARTAN_BIN, else ../../bin from here."""
+    env = os.environ.get("TEST_SPARTAN_BIN") or os.environ.get("SPARTAN_BIN")
+    return Path(env) if env else (PYDIR / ".." / ".." / "bin").resolve()
+
+
+class Output:
+    """Collects everything a pipe delivers, on a thread, for reads with deadlines."""
+
+    def __init__(self, pipe, name: str):
+        self.name = name
+        self._pipe = pipe
+        self._buf = ""
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._pump, name=f"pump-{name}", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        fd = self._pipe.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self._cond:
+                if not chunk:
+                    self._closed = True
+                    self._cond.notify_all()
+                    return
+                self._buf += chunk.decode("utf-8", errors="replace")
+                self._cond.notify_all()
+
+    @property
+    def text(self) -> str:
+        """Everything read so far."""
+        with self._cond:
+            return self._buf
+
+    def wait_for(self, pattern: "re.Pattern[str]", start: int, timeout: float) -> Optional["re.Match[str]"]:
+        """Waits until ``pattern`` matches at or after ``start``; None on timeout or EOF."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                m = pattern.search(self._buf, start)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    return None
+                self._cond.wait(left)
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Waits for the pump thread to reach end of file."""
+        self._thread.join(timeout)
+
+    def wait_closed(self, timeout: float) -> bool:
+        """Waits for end of file."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
+
+class Proc:
+    """A child process driven through stdin/stdout pipes.
+
+    ``expect(text)`` waits for ``text`` in stdout after the previous match, so
+    a sequence of ``expect`` calls checks order. Prompts (which end without a
+    newline) are matched too.
+    """
+
+    def __init__(self, argv: List[str], name: str, env: Optional[Dict[str, str]] = None):
+        self.name = name
+        self.argv = argv
+        self.popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=str(PYDIR),
+        )
+        self.out = Output(self.popen.stdout, f"{name}.stdout")
+        self.err = Output(self.popen.stderr, f"{name}.stderr")
+        self.pos = 0
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def describe(self) -> str:
+        return (
+            f"--- {self.name} stdout ---\n{self.out.text}\n"
+            f"--- {self.name} stderr ---\n{self.err.text}\n--- end ---"
+        )
+
+    def expect(self, text: str, timeout: float = WAIT, regex: bool = False) -> "re.Match[str]":
+        """Waits for ``text`` (or a regex) after the previous match and moves past it."""
+        pattern = re.compile(text if regex else re.escape(text))
+        m = self.out.wait_for(pattern, self.pos, timeout)
+        if m is None:
+            pytest.fail(f"{self.name}: no {text!r} within {timeout}s after offset {self.pos}\n{self.describe()}")
+        self.pos = m.end()
+        return m
+
+    def expect_lines(self, *texts: str, timeout: float = WAIT) -> None:
+        """Expects every text in order."""
+        for text in texts:
+            self.expect(text, timeout)
+
+    def send(self, line: str) -> None:
+        """Types a line."""
+        self.popen.stdin.write((line + "\n").encode())
+        self.popen.stdin.flush()
+
+    def close_stdin(self) -> None:
+        """Ends the input (Ctrl-D)."""
+        try:
+            self.popen.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def wait(self, timeout: float = WAIT) -> int:
+        """Waits for the process to end and returns its status (fails the test on timeout)."""
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{self.name} did not exit within {timeout}s\n{self.describe()}")
+
+    def stop(self) -> None:
+        """Ends the process by PID if it still runs, and closes its pipes."""
+        if self.popen.poll() is None:
+            try:
+                os.kill(self.popen.pid, signal.SIGTERM)
+                self.popen.wait(5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.kill(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(5)
+        self.out.join()
+        self.err.join()
+        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+def write_config(path: Path, users: List[str], **extra) -> Path:
+    """Writes a server configuration (YAML) and returns its path."""
+    lines = ["users: [" + ", ".join(users) + "]"]
+    # A generous send rate, so that bulk tests never meet the rate limit.
+    lines.append("rate: {calls: 100000, window_seconds: 1}")
+    for key, value in extra.items():
+        lines.append(f"{key}: {value}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def server_env() -> Dict[str, str]:
+    """The environment for the server: ours without SPARTAN_* variables.
+
+    The server reads every SPARTAN_* variable as configuration and refuses
+    unknown keys, so a SPARTAN_BIN meant for the tests would stop it starting.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("SPARTAN_")}
+
+
+class Server:
+    """One spartan-server process on 127.0.0.1."""
+
+    STARTED = re.compile(r"Spartan server started on port (\d+)\.\n")
+
+    def __init__(self, binary: Path, config: Path, log: Path, port: int = 0):
+        self.binary = binary
+        self.config = config
+        self.log_path = log
+        self.port = port
+        self.proc: Optional[subprocess.Popen] = None
+        self._log = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> "Server":
+        """Starts the server and waits for its start-up line (on the same port after a restart)."""
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(self.binary), "-config", str(self.config), "-host", "127.0.0.1", "-port", str(self.port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=server_env(),
+            # Relative paths in the server's defaults (its store file, say) land
+            # in this test's own directory, never in the source tree.
+            cwd=str(self.config.parent),
+        )
+        out = self._out = Output(self.proc.stdout, "server.stdout")
+        m = out.wait_for(self.STARTED, 0, WAIT)
+        if m is None:
+            self.stop()
+            pytest.fail(f"the server did not start: stdout {out.text!r}\nlog:\n{self.log_path.read_text()}")
+        self.port = int(m.group(1))
+        return self
+
+    def stop(self) -> Optional[int]:
+        """Stops the server by PID (SIGTERM, then SIGKILL) and returns its status."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        self._out.join()
+        proc.stdout.close()
+        self._log.close()
+        return proc.returncode
+
+    def client(self, user: str) -> SpartanClient:
+        return SpartanClient(self.target, user, timeout=WAIT)
+
+
+@pytest.fixture(scope="session")
+def spartan_bin() -> Path:
+    """The bin directory; fails clearly when the server is not built."""
+    path = bin_dir()
+    if not (path / "spartan-server").is_file():
+        pytest.fail(f"{path / 'spartan-server'} does not exist: run `make build` first (or set TEST_SPARTAN_BIN)")
+    return path
+
+
+@pytest.fixture
+def start_server(spartan_bin, tmp_path):
+    """Returns start(users=USERS, **config) -> Server; every server is stopped at the end."""
+    servers: List[Server] = []
+
+    def start(users: List[str] = USERS, **config) -> Server:
+        home = tmp_path / f"server{len(servers)}"  # its own directory: its own store
+        home.mkdir()
+        cfg = write_config(home / "config.yaml", users, **config)
+        server = Server(spartan_bin / "spartan-server", cfg, home / "server.log").start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server) -> Server:
+    """A server with the users alice, bob, charlie and eve."""
+    return start_server()
+
+
+@pytest.fixture
+def clients(server):
+    """Returns make(user) -> SpartanClient for the ``server`` fixture; closes them at the end."""
+    made: List[SpartanClient] = []
+
+    def make(user: str, srv: Optional[Server] = None) -> SpartanClient:
+        c = (srv or server).client(user)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def spawn():
+    """Returns spawn(argv, name) -> Proc; every process is ended by PID at the end."""
+    procs: List[Proc] = []
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+
+    def start(argv: List[str], name: str) -> Proc:
+        proc = Proc(argv, name, env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.stop()
+
+
+@pytest.fixture
+def client_py(spawn):
+    """Returns run(user, server, *args) -> Proc running client.py."""
+
+    def run(user: str, target: str, *args: str) -> Proc:
+        return spawn([sys.executable, str(CLIENT_PY), user, "--server", target, *args], f"client.py {user}")
+
+    return run
+
+
+class Inbox:
+    """A ReceiveMsg stream read on a thread into a queue, for reads with deadlines."""
+
+    def __init__(self, client: SpartanClient, seq: int = 0):
+        import queue
+
+        self._queue: "queue.Queue" = queue.Queue()
+        self.sub = client.receive(seq)
+        self.error = None
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            for msg in self.sub:
+                self._queue.put(msg)
+        except Exception as err:  # noqa: BLE001 - handed to the test
+            self.error = err
+        self._queue.put(None)
+
+    def take(self, n: int, timeout: float = WAIT) -> list:
+        """Returns the next n messages; fails the test if they do not come in time."""
+        import queue
+
+        out = []
+        deadline = time.monotonic() + timeout
+        while len(out) < n:
+            try:
+                msg = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"got {len(out)} of {n} messages within {timeout}s")
+            if msg is None:
+                pytest.fail(f"the stream ended after {len(out)} of {n} messages: {self.error!r}")
+            out.append(msg)
+        return out
+
+    def quiet(self, timeout: float = 0.3) -> bool:
+        """True if nothing more arrives within ``timeout`` (used only to check absence)."""
+        import queue
+
+        try:
+            msg = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return True
+        self._queue.put(msg)
+        return False
+
+    def end(self, timeout: float = WAIT):
+        """Waits for the stream to end and returns its error."""
+        import queue
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                msg = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"the stream did not end within {timeout}s")
+            if msg is None:
+                return self.error
+
+    def cancel(self) -> None:
+        self.sub.cancel()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def inbox():
+    """Returns open(client, seq=0) -> Inbox; every stream is cancelled at the end."""
+    opened: List[Inbox] = []
+
+    def open_(client: SpartanClient, seq: int = 0) -> Inbox:
+        ib = Inbox(client, seq)
+        opened.append(ib)
+        return ib
+
+    yield open_
+    for ib in opened:
+        ib.cancel()

@@ -1,0 +1,321 @@
+"""client.py (and the Go CLI) driven through stdin/stdout pipes, as in the brief."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import pytest
+
+from conftest import CLIENT_PY, bin_dir
+from spartan_client import pb
+
+READY = "[Spartan] You are now ready to chat with {}."
+CHOOSE = "[Spartan] Enter a user whom you want to chat with: "
+REQUEST = "[Spartan] {} is requesting to chat with you. Enter 'yes' to accept or different user: "
+
+
+def greet(proc, port: int, others: str) -> None:
+    """Expects the brief's first two lines."""
+    proc.expect(f"[Spartan] Connected to Spartan Server at port {port}.\n")
+    proc.expect(f"[Spartan] User list: {others}\n")
+
+
+def test_brief_transcript(server, client_py, clients):
+    """The brief's two terminals: alice asks bob and writes first, bob accepts and answers."""
+    alice = client_py("alice", server.target)
+    greet(alice, server.port, "bob,charlie,eve")
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.expect("[alice] > ")
+    alice.send("Hey Bob!")
+    alice.expect("[alice] > ")  # the prompt again once the message is stored
+    # On a pipe, typed lines are echoed: alice's output is the brief's, verbatim.
+    assert alice.out.text == (
+        f"[Spartan] Connected to Spartan Server at port {server.port}.\n"
+        "[Spartan] User list: bob,charlie,eve\n"
+        "[Spartan] Enter a user whom you want to chat with: bob\n"
+        "[Spartan] You are now ready to chat with bob.\n"
+        "[alice] > Hey Bob!\n"
+        "[alice] > "
+    )
+
+    bob = client_py("bob", server.target)
+    greet(bob, server.port, "alice,charlie,eve")
+    bob.expect(REQUEST.format("alice"))
+    bob.send("yes")
+    bob.expect("yes\n" + READY.format("alice") + "\n")
+    bob.expect("[alice] Hey Bob!\n")
+    bob.expect("[bob] > ")
+    bob.send("Hi Alice!")
+    bob.expect("Hi Alice!\n")  # the echo after the prompt
+
+    alice.expect("[Spartan] bob accepted your chat request.\n")
+    alice.expect("[bob] Hi Alice!\n")
+    alice.expect("[alice] > ")
+
+    # The request prompt appears once, even though the request is also on bob's stream.
+    assert bob.out.text.count("is requesting to chat") == 1
+    for proc in (alice, bob):
+        proc.send("/quit")
+        assert proc.wait() == 0, proc.describe()
+        assert "Traceback" not in proc.err.text
+    # Every shown message was acknowledged before exit: a fresh stream for bob
+    # starts after "Hey Bob!" (the request was seq 1, the message seq 2).
+    bob_client = clients("bob")
+    clients("alice").send("bob", "after")
+    sub = bob_client.receive(0)
+    first = next(iter(sub))
+    sub.cancel()
+    assert (first.seq, first.payload) == (3, b"after")
+
+
+def test_request_arrives_at_choose_prompt(server, client_py):
+    """bob sits at the choose prompt when alice asks: the prompt turns into the request."""
+    bob = client_py("bob", server.target)
+    greet(bob, server.port, "alice,charlie,eve")
+    bob.expect(CHOOSE)
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    bob.expect(REQUEST.format("alice"))
+    bob.send("yes")
+    bob.expect(READY.format("alice"))
+    alice.expect("[Spartan] bob accepted your chat request.")
+    bob.send("Hello there")
+    alice.expect("[bob] Hello there\n")
+    alice.send("Hi!")
+    bob.expect("[alice] Hi!\n")
+
+
+def test_decline_by_choosing_another_user(server, client_py, clients):
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.expect("[alice] > ")
+    alice.send("Hey Bob!")
+    alice.expect("[alice] > ")
+
+    bob = client_py("bob", server.target)
+    bob.expect(REQUEST.format("alice"))
+    bob.send("zed")  # unknown: asked again
+    bob.expect('[Spartan] There is no user named "zed".')
+    bob.expect(REQUEST.format("alice"))
+    bob.send("charlie")  # declines alice, asks charlie
+    bob.expect(READY.format("charlie"))
+
+    alice.expect("[Spartan] bob declined your chat request; 1 waiting message was not delivered.\n")
+    alice.expect(CHOOSE)  # bob was alice's partner: back to choosing
+    alice.send("Are you there?")  # now a user name, and not a known one
+    alice.expect('[Spartan] There is no user named "Are you there?".')
+    # Bob never got alice's message; charlie got bob's request.
+    assert "Hey Bob!" not in bob.out.text
+    assert list(clients("charlie").login().chat_requests) == ["bob"]
+
+
+def test_choose_prompt_rejects_unknown_and_self(server, client_py):
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("zed")
+    alice.expect('[Spartan] There is no user named "zed". User list: bob,charlie,eve\n')
+    alice.expect(CHOOSE)
+    alice.send("alice")
+    alice.expect("[Spartan] You cannot chat with yourself.")
+    alice.expect(CHOOSE)
+    alice.send("charlie")
+    alice.expect(READY.format("charlie"))
+    alice.close_stdin()  # Ctrl-D
+    assert alice.wait() == 0, alice.describe()
+    assert alice.err.text == ""
+
+
+def test_commands(server, client_py, clients):
+    bob_api = clients("bob")
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("/help")
+    alice.expect("/quit")
+    alice.send("/users")
+    alice.expect("[Spartan] User list: bob,charlie,eve\n")
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    bob_api.answer_chat("alice")
+    alice.expect("[Spartan] bob accepted your chat request.")
+    alice.expect("[alice] > ")  # shown again below the line above
+    for i in range(3):
+        alice.send(f"line {i}")
+        alice.expect("[alice] > ")  # stored: the next prompt comes after the send
+    bob_api.send("alice", "reply")
+    alice.expect("[bob] reply\n")
+    alice.send("/history 2")
+    alice.expect("[Spartan] The last 2 messages with bob:\n")
+    alice.expect("[alice] line 2\n")
+    alice.expect("[bob] reply\n")
+    alice.send("/history")
+    alice.expect_lines("[alice] line 0\n", "[alice] line 1\n", "[alice] line 2\n", "[bob] reply\n")
+    alice.send("/history x")
+    alice.expect('[Spartan] /history takes a number of messages, not "x".\n')
+    alice.send("/nope")
+    alice.expect("[Spartan] Unknown command /nope.")
+    # Someone else asks while alice chats with bob; /chat accepts.
+    clients("eve").request_chat("alice")
+    alice.expect("[Spartan] eve is requesting to chat with you. Type /chat eve to accept.\n")
+    alice.send("/chat eve")
+    alice.expect(READY.format("eve"))
+    alice.expect("[alice] > ")
+    alice.send("hi eve")
+    alice.expect("[alice] > ")
+    assert [m.payload for m in clients("eve").history("alice").messages] == [b"hi eve"]
+    # /chat with someone new asks them.
+    alice.send("/chat charlie")
+    alice.expect(READY.format("charlie"))
+    assert list(clients("charlie").login().chat_requests) == ["alice"]
+    alice.send("/quit")
+    assert alice.wait() == 0, alice.describe()
+
+
+def test_rejected_send_says_why(start_server, client_py, clients):
+    srv = start_server(max_message_bytes=8)
+    alice = client_py("alice", srv.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.send("this is far too long")
+    alice.expect("[Spartan] Not sent: the message from alice to bob is 20 bytes; the limit is 8.\n")
+
+
+def test_unknown_user_at_start(server, client_py):
+    zed = client_py("zed", server.target)
+    assert zed.wait() == 2
+    zed.err.join()
+    assert zed.err.text == '[Spartan] There is no user named "zed". Users: alice,bob,charlie,eve\n'
+
+    assert "Traceback" not in zed.err.text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_server_down_at_start(client_py):
+    port = free_port()
+    proc = client_py("alice", f"127.0.0.1:{port}")
+    assert proc.wait() == 1
+    proc.err.join()
+    proc.out.join()
+    assert proc.err.text.startswith(f"[Spartan] Cannot connect to Spartan Server at 127.0.0.1:{port}: ")
+    assert "Traceback" not in proc.err.text
+    assert proc.out.text == ""
+
+
+def test_server_stopped_under_client(server, client_py):
+    alice = client_py("alice", server.target, "--give-up", "2")
+    alice.expect(CHOOSE)
+    server.stop()
+    alice.expect("[Spartan] Lost connection to Spartan Server; reconnecting...\n")
+    alice.expect(f"[Spartan] Spartan Server is gone: no answer from {server.target} for 2 seconds")
+    assert alice.wait(timeout=10) == 1, alice.describe()
+    assert "Traceback" not in alice.err.text
+
+
+def test_reconnects_to_restarted_server(server, client_py, clients, inbox):
+    """The server restarts on the same port: the client says so, resumes and goes on.
+
+    With a durable store the conversation survives and alice resumes after her
+    last seq; with the in-memory store it is gone, alice's seq is unknown
+    (OUT_OF_RANGE, so she resumes with 0) and bob has to ask again, which
+    alice, who still chats with bob, accepts at once.
+    """
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    clients("bob").answer_chat("alice")
+    alice.expect("[Spartan] bob accepted your chat request.\n")  # alice's seq 1
+    server.stop()
+    alice.expect("[Spartan] Lost connection to Spartan Server; reconnecting...\n")
+    server.start()  # same port
+    alice.expect("[Spartan] Reconnected.\n", timeout=15)
+    bob_api = clients("bob", server)
+    bob_inbox = inbox(bob_api)
+    if bob_api.request_chat("alice") == pb.CONVERSATION_STATE_REQUESTED:  # state was lost
+        accepted = bob_inbox.take(1)[-1]
+        assert (accepted.type, accepted.sender) == (pb.MESSAGE_TYPE_CHAT_ACCEPTED, "alice")
+    else:  # state survived: bob's stream replays his inbox (alice's request)
+        bob_inbox.take(1)
+    bob_api.send("alice", "welcome back")
+    alice.expect("[bob] welcome back\n")
+    alice.send("glad to be back")
+    msg = bob_inbox.take(1)[0]
+    assert msg.payload == b"glad to be back"
+    assert "is requesting to chat" not in alice.out.text
+    # Nothing was shown twice.
+    assert alice.out.text.count("bob accepted your chat request.") == 1
+
+
+def test_ctrl_c_exits_cleanly(server, client_py):
+    import signal
+
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    os.kill(alice.pid, signal.SIGINT)
+    assert alice.wait() == 0
+    assert "Traceback" not in alice.err.text
+
+
+def go_cli() -> str:
+    return str(bin_dir() / "spartan")
+
+
+@pytest.mark.skipif(not os.path.isfile(go_cli()), reason=f"the Go CLI {go_cli()} is not built yet (make build)")
+def test_mixed_conversation_with_go_cli(server, client_py, spawn):
+    """client.py alice and the Go CLI bob chat both ways."""
+    alice = client_py("alice", server.target)
+    greet(alice, server.port, "bob,charlie,eve")
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.expect("[alice] > ")
+    alice.send("Hey Bob!")
+    alice.expect("[alice] > ")
+
+    bob = spawn([go_cli(), "bob", "--server", server.target], "spartan bob")
+    greet(bob, server.port, "alice,charlie,eve")
+    bob.expect(REQUEST.format("alice"))
+    bob.send("yes")
+    bob.expect(READY.format("alice"))
+    bob.expect("[alice] Hey Bob!")
+    bob.expect("[bob] > ")
+    bob.send("Hi Alice!")
+    alice.expect("[bob] Hi Alice!\n")
+    alice.send("How are you?")
+    bob.expect("[alice] How are you?")
+    bob.send("Fine, thanks.")
+    alice.expect("[bob] Fine, thanks.\n")
+    for proc in (alice, bob):
+        proc.send("/quit")
+        assert proc.wait() == 0, proc.describe()
+
+
+def test_client_module_imports_without_extra_dependencies():
+    """client.py and spartan_client.py use only the standard library, grpcio and protobuf."""
+    import ast
+
+    allowed = set(sys.stdlib_module_names) | {"grpc", "google", "spartan", "spartan_client"}
+    for path in (CLIENT_PY, CLIENT_PY.parent / "spartan_client.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"

@@ -1,0 +1,425 @@
+"""Every RPC of spartan.v1.ChatService, from Python, against the built Go server."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from spartan_client import SpartanError, pb, text_of
+
+OK = grpc.StatusCode
+
+
+def code_of(excinfo) -> grpc.StatusCode:
+    return excinfo.value.code
+
+
+def chatting(clients, a: str, b: str):
+    """Returns clients for a and b whose conversation is accepted."""
+    ca, cb = clients(a), clients(b)
+    assert ca.request_chat(b) == pb.CONVERSATION_STATE_REQUESTED
+    assert cb.answer_chat(a, accept=True).state == pb.CONVERSATION_STATE_ACCEPTED
+    return ca, cb
+
+
+# -- Login and ListUsers -----------------------------------------------------------
+
+
+def test_login_lists_others_in_config_order(clients):
+    resp = clients("charlie").login()
+    assert resp.user == "charlie"
+    assert list(resp.others) == ["alice", "bob", "eve"]
+    assert resp.max_message_bytes == 65536
+    assert list(resp.chat_requests) == []
+
+
+def test_login_lists_waiting_chat_requests(clients):
+    clients("eve").request_chat("bob")
+    clients("alice").request_chat("bob")
+    resp = clients("bob").login()
+    assert list(resp.chat_requests) == ["alice", "eve"]  # configuration order
+    clients("bob").answer_chat("alice", accept=True)
+    assert list(clients("bob").login().chat_requests) == ["eve"]
+
+
+def test_login_max_message_bytes_follows_config(start_server, clients):
+    srv = start_server(max_message_bytes=1234)
+    assert clients("alice", srv).login().max_message_bytes == 1234
+
+
+def test_login_unknown_user_is_not_found(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("zed").login()
+    assert code_of(e) == OK.NOT_FOUND
+    assert "zed" in e.value.details
+
+
+def test_login_empty_user_is_invalid(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("").login()
+    assert code_of(e) == OK.INVALID_ARGUMENT
+
+
+def test_list_users(clients):
+    assert clients("alice").list_users() == ["alice", "bob", "charlie", "eve"]
+
+
+# -- RequestChat and AnswerChat --------------------------------------------------------
+
+
+def test_request_chat_sends_chat_request_event(clients, inbox):
+    bob = inbox(clients("bob"))
+    assert clients("alice").request_chat("bob") == pb.CONVERSATION_STATE_REQUESTED
+    (msg,) = bob.take(1)
+    assert msg.type == pb.MESSAGE_TYPE_CHAT_REQUEST
+    assert (msg.sender, msg.receiver, msg.seq) == ("alice", "bob", 1)
+    assert msg.id
+
+
+def test_request_chat_twice_stays_requested(clients):
+    alice = clients("alice")
+    assert alice.request_chat("bob") == pb.CONVERSATION_STATE_REQUESTED
+    assert alice.request_chat("bob") == pb.CONVERSATION_STATE_REQUESTED
+
+
+def test_mutual_request_accepts(clients, inbox):
+    alice_inbox = inbox(clients("alice"))
+    assert clients("alice").request_chat("bob") == pb.CONVERSATION_STATE_REQUESTED
+    assert clients("bob").request_chat("alice") == pb.CONVERSATION_STATE_ACCEPTED
+    (msg,) = alice_inbox.take(1)
+    assert (msg.type, msg.sender) == (pb.MESSAGE_TYPE_CHAT_ACCEPTED, "bob")
+
+
+def test_request_chat_when_chatting_is_accepted(clients):
+    alice, bob = chatting(clients, "alice", "bob")
+    assert alice.request_chat("bob") == pb.CONVERSATION_STATE_ACCEPTED
+    assert bob.request_chat("alice") == pb.CONVERSATION_STATE_ACCEPTED
+
+
+def test_request_chat_with_self_is_invalid(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").request_chat("alice")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+
+
+def test_request_chat_unknown_peer_is_not_found(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").request_chat("zed")
+    assert code_of(e) == OK.NOT_FOUND
+    with pytest.raises(SpartanError) as e:
+        clients("zed").request_chat("alice")
+    assert code_of(e) == OK.NOT_FOUND
+
+
+def test_request_chat_empty_peer_is_invalid(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").request_chat("")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+
+
+def test_accept_delivers_waiting_messages_in_order(clients, inbox):
+    alice, bob = clients("alice"), clients("bob")
+    alice_inbox, bob_inbox = inbox(alice), inbox(bob)
+    alice.request_chat("bob")
+    sent = [alice.send("bob", f"waiting {i}") for i in range(3)]
+    assert all(r.pending for r in sent)
+    (req,) = bob_inbox.take(1)
+    assert req.type == pb.MESSAGE_TYPE_CHAT_REQUEST
+    resp = bob.answer_chat("alice", accept=True)
+    assert (resp.state, resp.released) == (pb.CONVERSATION_STATE_ACCEPTED, 3)
+    got = bob_inbox.take(3)
+    assert [text_of(m) for m in got] == ["waiting 0", "waiting 1", "waiting 2"]
+    assert [m.id for m in got] == [r.id for r in sent]
+    assert [m.seq for m in got] == [2, 3, 4]
+    assert all(m.type == pb.MESSAGE_TYPE_TEXT and m.encryption == pb.ENCRYPTION_PLAINTEXT for m in got)
+    (acc,) = alice_inbox.take(1)
+    assert (acc.type, acc.sender, acc.receiver) == (pb.MESSAGE_TYPE_CHAT_ACCEPTED, "bob", "alice")
+    # Now both may send at once.
+    assert not bob.send("alice", "Hi Alice!").pending
+    assert text_of(alice_inbox.take(1)[0]) == "Hi Alice!"
+
+
+def test_decline_drops_waiting_messages_and_tells_requester(clients, inbox):
+    alice, bob = clients("alice"), clients("bob")
+    alice_inbox = inbox(alice)
+    alice.request_chat("bob")
+    alice.send("bob", "Hey Bob!")
+    resp = bob.answer_chat("alice", accept=False)
+    assert (resp.state, resp.released) == (pb.CONVERSATION_STATE_DECLINED, 1)
+    (msg,) = alice_inbox.take(1)
+    assert (msg.type, msg.sender) == (pb.MESSAGE_TYPE_CHAT_DECLINED, "bob")
+    assert msg.note == "bob declined your chat request; 1 waiting message was not delivered."
+    # Sending after the decline fails; asking again is allowed.
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "again?")
+    assert code_of(e) == OK.FAILED_PRECONDITION
+    assert alice.request_chat("bob") == pb.CONVERSATION_STATE_REQUESTED
+    # Bob never sees the dropped message.
+    assert bob.history("alice").messages == []
+
+
+def test_decline_without_waiting_messages_note(clients, inbox):
+    alice_inbox = inbox(clients("alice"))
+    clients("alice").request_chat("bob")
+    clients("bob").answer_chat("alice", accept=False)
+    assert alice_inbox.take(1)[0].note == "bob declined your chat request."
+
+
+def test_answer_without_request_fails_precondition(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("bob").answer_chat("alice", accept=True)
+    assert code_of(e) == OK.FAILED_PRECONDITION
+    # The requester cannot answer their own request either.
+    clients("alice").request_chat("bob")
+    with pytest.raises(SpartanError) as e:
+        clients("alice").answer_chat("bob", accept=True)
+    assert code_of(e) == OK.FAILED_PRECONDITION
+
+
+def test_answer_errors(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("bob").answer_chat("bob")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+    with pytest.raises(SpartanError) as e:
+        clients("bob").answer_chat("zed")
+    assert code_of(e) == OK.NOT_FOUND
+
+
+# -- SendMsg ------------------------------------------------------------------------
+
+
+def test_send_returns_id_time_and_pending(clients):
+    alice = clients("alice")
+    alice.request_chat("bob")
+    first = alice.send("bob", "one")
+    assert first.id and first.pending
+    assert first.sent_time.seconds > 0
+    clients("bob").answer_chat("alice")
+    second = alice.send("bob", "two")
+    assert not second.pending and second.id != first.id
+    assert second.sent_time.ToNanoseconds() >= first.sent_time.ToNanoseconds()
+
+
+def test_send_utf8_round_trip(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    bob_inbox = inbox(bob)
+    text = "Grüße, Bob! 👋 — ça va?"
+    alice.send("bob", text)
+    msgs = bob_inbox.take(2)  # the chat request, then the text
+    assert text_of(msgs[1]) == text
+
+
+def test_send_empty_is_invalid(clients):
+    alice, _ = chatting(clients, "alice", "bob")
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+
+
+def test_send_oversized_is_invalid(start_server, clients):
+    srv = start_server(max_message_bytes=16)
+    alice, bob = clients("alice", srv), clients("bob", srv)
+    alice.request_chat("bob")
+    bob.answer_chat("alice")
+    assert not alice.send("bob", "x" * 16).pending  # exactly the limit is fine
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "x" * 17)
+    assert code_of(e) == OK.INVALID_ARGUMENT
+    assert "17" in e.value.details and "16" in e.value.details
+
+
+def test_send_to_self_is_invalid(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").send("alice", "me")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+
+
+def test_send_to_unknown_is_not_found(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").send("zed", "hi")
+    assert code_of(e) == OK.NOT_FOUND
+
+
+def test_send_without_request_fails_precondition(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").send("bob", "hi")
+    assert code_of(e) == OK.FAILED_PRECONDITION
+    # Nor may the asked user send before answering.
+    clients("alice").request_chat("bob")
+    with pytest.raises(SpartanError) as e:
+        clients("bob").send("alice", "hi")
+    assert code_of(e) == OK.FAILED_PRECONDITION
+
+
+def test_too_many_waiting_messages_is_exhausted(start_server, clients):
+    srv = start_server(max_pending_messages=2)
+    alice = clients("alice", srv)
+    alice.request_chat("bob")
+    alice.send("bob", "1")
+    alice.send("bob", "2")
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "3")
+    assert code_of(e) == OK.RESOURCE_EXHAUSTED
+    # Accepting empties the queue.
+    assert clients("bob", srv).answer_chat("alice").released == 2
+    assert not alice.send("bob", "3").pending
+
+
+# -- ReceiveMsg and Ack ----------------------------------------------------------------
+
+
+def test_stream_delivers_many_messages_in_order_and_complete(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    charlie = clients("charlie")
+    charlie.request_chat("bob")
+    clients("bob").answer_chat("charlie")
+    bob_inbox = inbox(bob)
+    n = 300
+    ids = {"alice": [], "charlie": []}
+    for i in range(n):
+        ids["alice"].append(alice.send("bob", f"a{i}").id)
+        ids["charlie"].append(charlie.send("bob", f"c{i}").id)
+    # Inbox: the two chat requests, then 2n texts.
+    msgs = bob_inbox.take(2 + 2 * n, timeout=30)
+    assert [m.seq for m in msgs] == list(range(1, 2 * n + 3))
+    assert len({m.id for m in msgs}) == len(msgs)
+    texts = [m for m in msgs if m.type == pb.MESSAGE_TYPE_TEXT]
+    for sender, prefix in (("alice", "a"), ("charlie", "c")):
+        mine = [m for m in texts if m.sender == sender]
+        assert [text_of(m) for m in mine] == [f"{prefix}{i}" for i in range(n)]
+        assert [m.id for m in mine] == ids[sender]
+    assert bob_inbox.quiet()
+
+
+def test_stream_resumes_after_reconnect_without_gaps_or_duplicates(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    for i in range(10):
+        alice.send("bob", f"m{i}")
+    first = inbox(bob)
+    got = first.take(6)  # the request and m0..m4
+    first.cancel()  # the connection drops
+    last_seq = got[-1].seq
+    for i in range(10, 20):
+        alice.send("bob", f"m{i}")
+    second = inbox(bob, seq=last_seq)
+    rest = second.take(15)
+    all_msgs = got + rest
+    assert [m.seq for m in all_msgs] == list(range(1, 22))
+    assert len({m.id for m in all_msgs}) == 21
+    assert [text_of(m) for m in all_msgs[1:]] == [f"m{i}" for i in range(20)]
+    assert second.quiet()
+    # Live messages follow on the resumed stream.
+    alice.send("bob", "live")
+    (live,) = second.take(1)
+    assert (live.seq, text_of(live)) == (22, "live")
+
+
+def test_stream_with_seq_zero_resumes_after_ack(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    for i in range(5):
+        alice.send("bob", f"m{i}")
+    # Without an ack, seq 0 starts at the beginning.
+    fresh = inbox(bob)
+    assert [m.seq for m in fresh.take(6)] == list(range(1, 7))
+    fresh.cancel()
+    bob.ack(4)
+    after_ack = inbox(bob)
+    msgs = after_ack.take(2)
+    assert [(m.seq, text_of(m)) for m in msgs] == [(5, "m3"), (6, "m4")]
+    assert after_ack.quiet()
+    after_ack.cancel()
+    # An older ack does not move the cursor back.
+    bob.ack(2)
+    again = inbox(bob)
+    assert [m.seq for m in again.take(2)] == [5, 6]
+
+
+def test_stream_past_the_end_is_out_of_range(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    alice.send("bob", "one")  # bob's inbox: request, "one"
+    err = inbox(bob, seq=3).end()
+    assert isinstance(err, SpartanError) and err.code == OK.OUT_OF_RANGE
+    # The end itself is fine: nothing yet, then live messages.
+    at_end = inbox(bob, seq=2)
+    assert at_end.quiet()
+    alice.send("bob", "two")
+    assert text_of(at_end.take(1)[0]) == "two"
+
+
+def test_stream_for_unknown_user_is_not_found(clients, inbox):
+    err = inbox(clients("zed")).end()
+    assert isinstance(err, SpartanError) and err.code == OK.NOT_FOUND
+
+
+def test_ack_past_the_end_is_out_of_range(clients):
+    bob = clients("bob")
+    with pytest.raises(SpartanError) as e:
+        bob.ack(1)
+    assert code_of(e) == OK.OUT_OF_RANGE
+    clients("alice").request_chat("bob")
+    bob.ack(1)  # the request is seq 1
+    with pytest.raises(SpartanError) as e:
+        bob.ack(2)
+    assert code_of(e) == OK.OUT_OF_RANGE
+
+
+def test_ack_unknown_user_is_not_found(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("zed").ack(0)
+    assert code_of(e) == OK.NOT_FOUND
+
+
+def test_stream_ends_unavailable_when_server_stops(server, clients, inbox):
+    bob_inbox = inbox(clients("bob"))
+    clients("alice").request_chat("bob")
+    bob_inbox.take(1)
+    assert server.stop() == 0
+    err = bob_inbox.end()
+    assert isinstance(err, SpartanError) and err.code == OK.UNAVAILABLE
+
+
+# -- History ---------------------------------------------------------------------------
+
+
+def test_history_pages_backwards_oldest_first(clients):
+    alice, bob = chatting(clients, "alice", "bob")
+    for i in range(7):
+        (alice if i % 2 == 0 else bob).send("bob" if i % 2 == 0 else "alice", f"h{i}")
+    page = bob.history("alice", page_size=3)
+    assert [text_of(m) for m in page.messages] == ["h4", "h5", "h6"]
+    assert [m.sender for m in page.messages] == ["alice", "bob", "alice"]
+    assert page.next_before_seq == page.messages[0].seq
+    older = bob.history("alice", before_seq=page.next_before_seq, page_size=3)
+    assert [text_of(m) for m in older.messages] == ["h1", "h2", "h3"]
+    oldest = bob.history("alice", before_seq=older.next_before_seq, page_size=3)
+    assert [text_of(m) for m in oldest.messages] == ["h0"]
+    assert oldest.next_before_seq == 0
+    # Both users see the same conversation; page size 0 means 50.
+    assert [text_of(m) for m in alice.history("bob").messages] == [f"h{i}" for i in range(7)]
+    assert [text_of(m) for m in alice.last_messages("bob", 5)] == [f"h{i}" for i in range(2, 7)]
+
+
+def test_history_page_size_limits(clients):
+    alice, _ = chatting(clients, "alice", "bob")
+    alice.send("bob", "x")
+    assert len(alice.history("bob", page_size=500).messages) == 1
+    with pytest.raises(SpartanError) as e:
+        alice.history("bob", page_size=501)
+    assert code_of(e) == OK.INVALID_ARGUMENT
+
+
+def test_history_errors(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").history("alice")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+    with pytest.raises(SpartanError) as e:
+        clients("alice").history("zed")
+    assert code_of(e) == OK.NOT_FOUND
+    assert list(clients("alice").history("bob").messages) == []
+
+
+def test_unknown_encryption_is_invalid(clients):
+    alice, _ = chatting(clients, "alice", "bob")
+    with pytest.raises(grpc.RpcError) as e:
+        alice.stub.SendMsg(pb.SendMsgRequest(user="alice", receiver="bob", payload=b"x", encryption=7), timeout=5)
+    assert e.value.code() == OK.INVALID_ARGUMENT
