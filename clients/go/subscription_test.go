@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	spartan "github.com/spartan-messenger/spartan/clients/go"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/internal/config"
-	"github.com/spartan-messenger/spartan/internal/server"
+	"github.com/spartan-messenger/spartan/internal/servertest"
 )
 
 const wait = 10 * time.Second
@@ -21,33 +20,15 @@ const wait = 10 * time.Second
 // returned function stops it; port 0 picks one.
 func serve(tb testing.TB, dbPath string, port int) (int, func()) {
 	tb.Helper()
-	cfg := config.Default()
-	cfg.Host, cfg.Port = "127.0.0.1", port
+	cfg := servertest.Config()
+	cfg.Port = port
 	cfg.Store = config.Store{Kind: config.StoreBolt, Path: dbPath}
-	srv, err := server.New(cfg, io.Discard)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		_ = srv.Close()
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
+	srv := servertest.Start(tb, cfg)
+	return srv.Port, func() {
+		if err := srv.Stop(); err != nil {
 			tb.Errorf("server: %v", err)
 		}
 	}
-	tb.Cleanup(stop)
-	return srv.Port(), stop
 }
 
 func next(tb testing.TB, sub *spartan.Subscription) spartan.Update {

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,8 +16,7 @@ import (
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
-	"github.com/spartan-messenger/spartan/internal/config"
-	"github.com/spartan-messenger/spartan/internal/server"
+	"github.com/spartan-messenger/spartan/internal/servertest"
 )
 
 // users are the test servers' users, in configuration order.
@@ -43,82 +41,15 @@ var protocols = []protocol{
 	{name: "grpcweb", opts: []connect.ClientOption{connect.WithGRPCWeb()}},
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use: the server's log.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// testServer is a whole Spartan server on a loopback port.
-type testServer struct {
-	url  string
-	stop func() error
-}
-
 // startServer starts a server with the test configuration. It stops when the
 // test ends; a failed test shows its log.
-func startServer(tb testing.TB) *testServer {
+func startServer(tb testing.TB) *servertest.Server {
 	tb.Helper()
-	cfg := config.Default()
-	cfg.Host, cfg.Port = "127.0.0.1", 0
+	cfg := servertest.Config()
 	cfg.Users = users
 	cfg.MaxMessageBytes = maxBytes
 	cfg.MaxPendingMessages = maxPending
-	// Each server keeps its own state, and nothing lands in the working tree.
-	cfg.Store = config.Store{Kind: config.StoreMemory}
-	cfg.LogLevel = "debug"
-	if err := cfg.Validate(); err != nil {
-		tb.Fatalf("test config: %v", err)
-	}
-	logs := &syncBuffer{}
-	srv, err := server.New(cfg, logs)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	var (
-		once     sync.Once
-		serveErr error
-	)
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			wait, cancelWait := context.WithTimeout(context.Background(), waitLimit)
-			defer cancelWait()
-			select {
-			case serveErr = <-done:
-			case <-wait.Done():
-				serveErr = errors.New("the server did not stop in time")
-			}
-		})
-		return serveErr
-	}
-	tb.Cleanup(func() {
-		if err := stop(); err != nil {
-			tb.Errorf("serve: %v", err)
-		}
-		if tb.Failed() {
-			tb.Logf("server log:\n%s", logs)
-		}
-	})
-	return &testServer{url: fmt.Sprintf("http://127.0.0.1:%d", srv.Port()), stop: stop}
+	return servertest.Start(tb, cfg)
 }
 
 // h2cClient is an HTTP client that speaks only cleartext HTTP/2, as gRPC needs.
@@ -133,7 +64,7 @@ func h2cClient(tb testing.TB) *http.Client {
 
 // env is one test's server and a client of it speaking one protocol.
 type env struct {
-	srv *testServer
+	srv *servertest.Server
 	c   spartanv1connect.ChatServiceClient
 }
 
@@ -145,7 +76,7 @@ func eachProtocol(t *testing.T, fn func(t *testing.T, e *env)) {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
 			srv := startServer(t)
-			fn(t, &env{srv: srv, c: spartanv1connect.NewChatServiceClient(h2cClient(t), srv.url, p.opts...)})
+			fn(t, &env{srv: srv, c: spartanv1connect.NewChatServiceClient(h2cClient(t), srv.URL, p.opts...)})
 		})
 	}
 }
@@ -356,7 +287,7 @@ func TestHTTP2Cleartext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, srv.url+spartanv1connect.ChatServiceListUsersProcedure, strings.NewReader("{}"))
+			req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, srv.URL+spartanv1connect.ChatServiceListUsersProcedure, strings.NewReader("{}"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -920,7 +851,7 @@ func TestReceiveServerShutdown(t *testing.T) {
 				}
 				got := receiveAsync(s)
 				stopped := make(chan error, 1)
-				go func() { stopped <- e.srv.stop() }()
+				go func() { stopped <- e.srv.Stop() }()
 				select {
 				case ok := <-got:
 					if ok {

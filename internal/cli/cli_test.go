@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -10,8 +9,7 @@ import (
 	spartan "github.com/spartan-messenger/spartan/clients/go"
 	"github.com/spartan-messenger/spartan/internal/cli"
 	"github.com/spartan-messenger/spartan/internal/clitest"
-	"github.com/spartan-messenger/spartan/internal/config"
-	"github.com/spartan-messenger/spartan/internal/server"
+	"github.com/spartan-messenger/spartan/internal/servertest"
 )
 
 const wait = 10 * time.Second
@@ -20,32 +18,12 @@ const wait = 10 * time.Second
 // returns its address and a function that stops it early.
 func startServer(tb testing.TB) (string, func()) {
 	tb.Helper()
-	cfg := config.Default()
-	cfg.Host, cfg.Port = "127.0.0.1", 0
-	cfg.Store.Kind = config.StoreMemory
-	srv, err := server.New(cfg, io.Discard)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil {
+	srv := servertest.Start(tb, servertest.Config())
+	return srv.Addr, func() {
+		if err := srv.Stop(); err != nil {
 			tb.Errorf("server: %v", err)
 		}
 	}
-	var stopped bool
-	tb.Cleanup(func() {
-		if !stopped {
-			stop()
-		}
-	})
-	return fmt.Sprintf("127.0.0.1:%d", srv.Port()), func() { stopped = true; stop() }
 }
 
 // session is one CLI run driven through a pipe.
