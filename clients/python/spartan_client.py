@@ -24,6 +24,7 @@ Only ``grpcio`` and ``protobuf`` are needed. Example::
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sys
 import threading
@@ -286,7 +287,9 @@ class InboxFollower:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._dirty = threading.Event()
-        self._sub: Optional[Subscription] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._task: Optional[asyncio.Task] = None
+        self._call = None  # the current ReceiveMsg call (grpc.aio)
         self._thread = threading.Thread(target=self._run, name="spartan-inbox", daemon=True)
         self._acker = threading.Thread(target=self._ack_loop, name="spartan-ack", daemon=True)
 
@@ -305,10 +308,7 @@ class InboxFollower:
         """Stops following; with ``ack``, acknowledges the last shown seq first."""
         self._stopping.set()
         self._dirty.set()
-        with self._lock:
-            sub = self._sub
-        if sub is not None:
-            sub.cancel()
+        self._cancel_from_other_thread()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
         if self._acker.is_alive():
@@ -355,6 +355,40 @@ class InboxFollower:
             traceback.print_exc()
 
     def _run(self) -> None:
+        """The follower thread: runs the stream on an asyncio loop of its own.
+
+        grpcio's blocking stream iterator wakes up every 0.1 s (so that signal
+        handlers can run); its asyncio API waits for the next message without
+        a timeout, so an idle follower costs no CPU.
+        """
+        try:
+            asyncio.run(self._follow())
+        except Exception:  # noqa: BLE001 - a bug here must not pass silently
+            traceback.print_exc()
+            self.on_give_up(SpartanError(grpc.StatusCode.INTERNAL, "the inbox follower failed"))
+
+    def _cancel_from_other_thread(self) -> None:
+        """Cancels the follower's task, wherever it waits."""
+        with self._lock:
+            loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:
+                pass  # the loop has finished already
+
+    async def _follow(self) -> None:
+        with self._lock:
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        if self._stopping.is_set():
+            return
+        try:
+            async with grpc.aio.insecure_channel(self.client.target, options=_CHANNEL_OPTIONS) as channel:
+                await self._follow_on(pb_grpc.ChatServiceStub(channel))
+        except asyncio.CancelledError:
+            pass  # stop() was called
+
+    async def _follow_on(self, stub: pb_grpc.ChatServiceStub) -> None:
         backoff = self._backoff_min
         lost_at: Optional[float] = None
         while not self._stopping.is_set():
@@ -362,34 +396,37 @@ class InboxFollower:
                 if lost_at is not None:
                     remaining = self.give_up - (time.monotonic() - lost_at)
                     if remaining <= 0:
-                        raise TimeoutError
-                    if not self.client.wait_until_reachable(min(backoff, remaining)):
+                        self.on_give_up(self._last_error)
+                        return
+                    # Both channels must be ready again: the caller's, which its
+                    # sends use, and this stream's own.
+                    wait = min(backoff, remaining)
+                    if not (
+                        await asyncio.to_thread(self.client.wait_until_reachable, wait)
+                        and await self._reachable(stub, wait)
+                    ):
                         backoff = min(backoff * 2, self._backoff_max)
                         continue
-                sub = self.client.receive(self._seq)
-                with self._lock:
-                    self._sub = sub
-                if self._stopping.is_set():
-                    sub.cancel()
-                    return
-                if lost_at is not None:
                     lost_at, backoff = None, self._backoff_min
                     self.on_reconnected()
-                for msg in sub:
-                    if self._remember(msg.id):
-                        self._deliver(msg)
-                    self._seq = msg.seq
-                    self._dirty.set()
-                    if self._stopping.is_set():
-                        return
-                if self._stopping.is_set():
-                    return
+                call = stub.ReceiveMsg(pb.Message(receiver=self.client.user, seq=self._seq))
+                with self._lock:
+                    self._call = call
+                try:
+                    async for msg in call:
+                        if self._remember(msg.id):
+                            self._deliver(msg)
+                        self._seq = msg.seq
+                        self._dirty.set()
+                except asyncio.CancelledError:
+                    if asyncio.current_task().cancelling():
+                        raise  # stop()
+                    # Only the call was cancelled (_drop_stream): a lost connection.
+                    raise SpartanError(grpc.StatusCode.UNAVAILABLE, "the stream was dropped") from None
                 # The stream never ends on its own: treat an end as a lost connection.
                 raise SpartanError(grpc.StatusCode.UNAVAILABLE, "the stream ended")
-            except TimeoutError:
-                self.on_give_up(self._last_error)
-                return
-            except SpartanError as err:
+            except (grpc.RpcError, SpartanError) as failure:
+                err = failure if isinstance(failure, SpartanError) else SpartanError.from_rpc_error(failure)
                 if self._stopping.is_set():
                     return
                 if err.code == grpc.StatusCode.OUT_OF_RANGE:
@@ -403,7 +440,23 @@ class InboxFollower:
                 if lost_at is None:
                     lost_at = time.monotonic()
                     self.on_lost(err)
-                self._stopping.wait(backoff)
+                await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._backoff_max)
+
+    def _drop_stream(self) -> None:
+        """Ends the current stream as a dropped connection would (for tests)."""
+        with self._lock:
+            loop, call = self._loop, self._call
+        if loop is not None and call is not None:
+            loop.call_soon_threadsafe(call.cancel)
+
+    @staticmethod
+    async def _reachable(stub: pb_grpc.ChatServiceStub, timeout: float) -> bool:
+        """True once the server answers a call within ``timeout`` seconds."""
+        try:
+            await stub.ListUsers(pb.ListUsersRequest(), timeout=timeout, wait_for_ready=True)
+            return True
+        except grpc.RpcError:
+            return False
 
     _last_error = SpartanError(grpc.StatusCode.UNAVAILABLE, "the connection was lost")

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -125,7 +126,14 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	// A payload somewhat over max_message_bytes still gets the core's
 	// InvalidArgument sentence; one over four times the limit is refused
 	// unread (ResourceExhausted), so nobody can make the server buffer more.
-	handlerOpts := []connect.HandlerOption{connect.WithReadMaxBytes(4*cfg.MaxMessageBytes + 64<<10)}
+	handlerOpts := []connect.HandlerOption{
+		connect.WithReadMaxBytes(4*cfg.MaxMessageBytes + 64<<10),
+		// Compressed requests are still accepted, but responses are never
+		// compressed: messages are small, and end-to-end encrypted payloads do
+		// not compress. (connect-go would otherwise gzip every response to a
+		// client that merely accepts gzip, as grpcio does.)
+		connect.WithCompressMinBytes(math.MaxInt),
+	}
 	if cfg.Cache.RPCEntries > 0 {
 		// The @lru_cache decorator: the RPCs it caches are declared in the proto.
 		versions := rpccache.NewVersions()

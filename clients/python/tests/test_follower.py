@@ -55,7 +55,7 @@ def test_follower_resumes_after_a_drop_without_gaps_or_duplicates(clients):
         for i in range(5):
             alice.send("bob", f"m{i}")
         first = rec.take(6)
-        follower._sub.cancel()  # the connection drops under the follower
+        follower._drop_stream()  # the connection drops under the follower
         assert rec.lost.wait(WAIT)
         for i in range(5, 10):
             alice.send("bob", f"m{i}")
@@ -87,7 +87,7 @@ def test_follower_drops_duplicate_ids(clients):
         # Force a resume from the start: the same ids come again and are dropped.
         follower._seq = 0
         follower._acked = 0
-        follower._sub.cancel()
+        follower._drop_stream()
         assert rec.reconnected.wait(WAIT)
         alice.send("bob", "twice")
         (msg,) = rec.take(1)
