@@ -14,7 +14,7 @@ PYDIR := clients/python
 run:
 	$(GO) run ./cmd/spartan-server $(ARGS)
 
-## build: build the server, the CLI and the load tool into ./bin
+## build: build the server (spartan-server) and the CLI (spartan) into ./bin
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 

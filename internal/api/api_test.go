@@ -443,13 +443,13 @@ func TestErrors(t *testing.T) {
 				_, err := c.Ack(ctx, connect.NewRequest(&spartanv1.AckRequest{User: "bob", Seq: 2}))
 				return err
 			},
-			code: connect.CodeOutOfRange, words: []string{"sequence number 2 is past the end of bob's inbox (1)"},
+			code: connect.CodeOutOfRange, words: []string{"sequence number 2 is past the end of bob's inbox, whose last is 1"},
 		},
 		{
 			name:  "receive past the head",
 			setup: func(t *testing.T, e *env) { e.request(t, "alice", "bob") },
 			call:  receiveCall("bob", 5),
-			code:  connect.CodeOutOfRange, words: []string{"sequence number 5 is past the end of bob's inbox (1)"},
+			code:  connect.CodeOutOfRange, words: []string{"sequence number 5 is past the end of bob's inbox, whose last is 1"},
 		},
 		{
 			name: "receive for an unknown user",

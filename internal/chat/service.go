@@ -191,7 +191,7 @@ func (s *Service) AnswerChat(ctx context.Context, user, peer string, accept bool
 // Send stores a text from user to receiver. It returns the stored event and
 // whether it waits for receiver to accept the chat.
 func (s *Service) Send(ctx context.Context, user, receiver string, payload []byte, encryption int32) (Event, bool, error) {
-	if err := s.checkPair(user, receiver); err != nil {
+	if err := s.checkRoles(user, "receiver", receiver); err != nil {
 		return Event{}, false, err
 	}
 	if len(payload) == 0 {
@@ -257,7 +257,7 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, yield 
 			return err
 		}
 		if after > head {
-			return Errorf(CodeOutOfRange, "sequence number %d is past the end of %s's inbox (%d)", after, user, head)
+			return Errorf(CodeOutOfRange, "sequence number %d is past the end of %s's inbox, whose last is %d", after, user, head)
 		}
 		return nil
 	})
@@ -302,7 +302,7 @@ func (s *Service) Ack(ctx context.Context, user string, seq uint64) error {
 			return err
 		}
 		if seq > head {
-			return Errorf(CodeOutOfRange, "sequence number %d is past the end of %s's inbox (%d)", seq, user, head)
+			return Errorf(CodeOutOfRange, "sequence number %d is past the end of %s's inbox, whose last is %d", seq, user, head)
 		}
 		cur, err := readCursor(tx, user)
 		if err != nil || seq <= cur {
@@ -392,10 +392,16 @@ func (s *Service) checkUser(role, name string) error {
 }
 
 func (s *Service) checkPair(user, peer string) error {
+	return s.checkRoles(user, "peer", peer)
+}
+
+// checkRoles checks the caller and the other user, who plays role in the
+// request (peer, receiver).
+func (s *Service) checkRoles(user, role, peer string) error {
 	if err := s.checkUser("user", user); err != nil {
 		return err
 	}
-	if err := s.checkUser("peer", peer); err != nil {
+	if err := s.checkUser(role, peer); err != nil {
 		return err
 	}
 	if user == peer {

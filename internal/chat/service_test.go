@@ -559,6 +559,11 @@ func TestBadInput(t *testing.T) {
 			code: chat.CodeInvalid, words: []string{"no peer given"},
 		},
 		{
+			name: "no receiver",
+			call: func() error { _, _, err := svc.Send(ctx, "alice", "", []byte("hi"), 0); return err },
+			code: chat.CodeInvalid, words: []string{"no receiver given"},
+		},
+		{
 			name: "name not UTF-8",
 			call: func() error { _, err := svc.Login(ctx, "\xff"); return err },
 			code: chat.CodeInvalid, words: []string{"not valid UTF-8"},
@@ -795,9 +800,9 @@ func TestAckAndCursor(t *testing.T) {
 
 	// Past the head is out of range, for Ack and for Receive.
 	err = svc.Ack(ctx, "bob", head+2)
-	wantCode(t, err, chat.CodeOutOfRange, "sequence number 7 is past the end of bob's inbox (6)")
+	wantCode(t, err, chat.CodeOutOfRange, "sequence number 7 is past the end of bob's inbox, whose last is 6")
 	_, err = receive(t, svc, "bob", head+2, 1)
-	wantCode(t, err, chat.CodeOutOfRange, "sequence number 7 is past the end of bob's inbox (6)")
+	wantCode(t, err, chat.CodeOutOfRange, "sequence number 7 is past the end of bob's inbox, whose last is 6")
 	// An empty inbox: acking 0 is fine, 1 is past the end.
 	if err := svc.Ack(ctx, "carol", 0); err != nil {
 		t.Errorf("ack 0 of an empty inbox: %v", err)

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"connectrpc.com/connect"
@@ -64,7 +67,7 @@ func (a *app) run(ctx context.Context, requests []string, giveUp time.Duration) 
 			if !ok {
 				return exitOK
 			}
-			if quit := a.handleLine(ctx, strings.TrimSpace(line)); quit {
+			if quit := a.handleLine(ctx, line); quit {
 				return exitOK
 			}
 			a.term.Next()
@@ -108,7 +111,9 @@ func (a *app) startChatting(peer string) {
 }
 
 // handleLine acts on one line typed; it returns true when the user leaves.
-func (a *app) handleLine(ctx context.Context, line string) bool {
+// A message is sent as typed; everything else ignores surrounding spaces.
+func (a *app) handleLine(ctx context.Context, typed string) bool {
+	line := strings.TrimSpace(typed)
 	cmd, arg, _ := strings.Cut(line, " ")
 	arg = strings.TrimSpace(arg)
 	switch cmd {
@@ -142,7 +147,7 @@ func (a *app) handleLine(ctx context.Context, line string) bool {
 		a.answer(ctx, line)
 	case chatting:
 		if line != "" {
-			a.send(ctx, line)
+			a.send(ctx, typed)
 		}
 	}
 	return false
@@ -189,17 +194,28 @@ func (a *app) answer(ctx context.Context, line string) {
 		a.open(ctx, asker)
 	case line == "":
 		return
-	case a.checkPeer(line):
-		callCtx, cancel := context.WithTimeout(ctx, callTimeout)
-		_, err := a.c.AnswerChat(callCtx, asker, false)
-		cancel()
-		if err != nil {
-			a.say(fmt.Sprintf("Could not decline %s's request: %s.", asker, errMessage(err)))
-			return
+	case strings.EqualFold(line, "no") && !slices.Contains(a.others, line):
+		if a.decline(ctx, asker) {
+			a.say(fmt.Sprintf("You declined %s's chat request.", asker))
+			a.choose()
 		}
-		a.asking = slices.DeleteFunc(a.asking, func(u string) bool { return u == asker })
-		a.open(ctx, line)
+	case a.checkPeer(line):
+		if a.decline(ctx, asker) {
+			a.open(ctx, line)
+		}
 	}
+}
+
+// decline declines asker's request; it says why if that fails.
+func (a *app) decline(ctx context.Context, asker string) bool {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if _, err := a.c.AnswerChat(ctx, asker, false); err != nil {
+		a.say(fmt.Sprintf("Could not decline %s's request: %s.", asker, errMessage(err)))
+		return false
+	}
+	a.asking = slices.DeleteFunc(a.asking, func(u string) bool { return u == asker })
+	return true
 }
 
 // send sends one message to the partner.
@@ -211,16 +227,20 @@ func (a *app) send(ctx context.Context, text string) {
 	}
 }
 
-// history prints the last N messages with the partner.
+// history prints the last N messages with the partner, paging as needed.
 func (a *app) history(ctx context.Context, arg string) {
 	n := 20
 	if arg != "" {
 		v, err := strconv.Atoi(arg)
-		if err != nil || v < 1 {
-			a.say(fmt.Sprintf("/history takes a number of messages, not %q.", arg))
+		switch {
+		case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(arg, "-"):
+			n = math.MaxInt // more than there can be: all of them
+		case err != nil || v < 1:
+			a.say(fmt.Sprintf("/history takes a number of messages (1 or more), not %q.", arg))
 			return
+		default:
+			n = v
 		}
-		n = v
 	}
 	if a.mode != chatting {
 		a.say("Pick a user first: /history shows the conversation with the user you chat with.")
@@ -228,20 +248,35 @@ func (a *app) history(ctx context.Context, arg string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	msgs, _, err := a.c.History(ctx, a.partner, 0, n)
-	if err != nil {
-		a.say("No history: " + errMessage(err) + ".")
-		return
+	var msgs []*spartanv1.Message
+	for before := uint64(0); len(msgs) < n; {
+		page, next, err := a.c.History(ctx, a.partner, before, min(n-len(msgs), maxHistoryPage))
+		if err != nil {
+			a.say("No history: " + errMessage(err) + ".")
+			return
+		}
+		msgs = append(page, msgs...)
+		if next == 0 {
+			break
+		}
+		before = next
 	}
-	if len(msgs) == 0 {
+	switch len(msgs) {
+	case 0:
 		a.say(fmt.Sprintf("No messages with %s yet.", a.partner))
 		return
+	case 1:
+		a.say(fmt.Sprintf("The last message with %s:", a.partner))
+	default:
+		a.say(fmt.Sprintf("The last %d messages with %s:", len(msgs), a.partner))
 	}
-	a.say(fmt.Sprintf("The last %d messages with %s:", len(msgs), a.partner))
 	for _, m := range msgs {
 		a.term.Println(fmt.Sprintf("[%s] %s", m.GetSender(), text(m)))
 	}
 }
+
+// maxHistoryPage is the largest page the History RPC serves.
+const maxHistoryPage = 500
 
 // handleUpdate shows what the subscription reports.
 func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
@@ -280,6 +315,9 @@ func (a *app) requested(ctx context.Context, from string) {
 	if slices.Contains(a.asking, from) {
 		return // already waiting for an answer (listed at login, then replayed)
 	}
+	if !a.stillAsking(ctx, from) {
+		return // a replayed request that was answered already
+	}
 	if a.mode == chatting && a.partner == from {
 		// A request replayed after we accepted it, or the partner asking
 		// again (a server that lost its state): accepting is right either
@@ -296,9 +334,25 @@ func (a *app) requested(ctx context.Context, from string) {
 		a.choose() // the brief: the request prompt replaces "Enter a user"
 		return
 	}
-	if a.mode == chatting {
+	switch a.mode {
+	case chatting:
 		a.say(fmt.Sprintf("%s is requesting to chat with you. Type /chat %s to accept.", from, from))
+	case answering:
+		a.say(fmt.Sprintf("%s is requesting to chat with you too; answer %s first.", from, a.partner))
 	}
+}
+
+// stillAsking says whether from's request still waits for an answer: the
+// stream replays what was not acknowledged, which may include a request
+// answered since (by another client, or before a crash).
+func (a *app) stillAsking(ctx context.Context, from string) bool {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	login, err := a.c.Login(ctx)
+	if err != nil {
+		return true // cannot tell: better to ask than to miss a request
+	}
+	return slices.Contains(login.GetChatRequests(), from)
 }
 
 // text is a message's payload for display.
@@ -309,7 +363,22 @@ func text(m *spartanv1.Message) string {
 	if !utf8.Valid(m.GetPayload()) {
 		return fmt.Sprintf("(%d bytes that are not text)", len(m.GetPayload()))
 	}
-	return spartan.Text(m)
+	return printable(spartan.Text(m))
+}
+
+// printable makes a message safe to print on a terminal: a sender must not
+// be able to clear the screen, move the cursor or forge a [Spartan] line. A
+// newline shows as ↵, any other control character but tab as U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return '↵'
+		case r == '\t' || !unicode.IsControl(r):
+			return r
+		}
+		return utf8.RuneError
+	}, s)
 }
 
 func joinNames(names []string) string { return strings.Join(names, ",") }

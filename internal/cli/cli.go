@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -38,12 +39,15 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return exitUsage // flag has said why and shown the usage
 	}
 	// Flags may also follow the user name: spartan alice -server host:port.
 	user := fs.Arg(0)
 	if fs.NArg() > 1 {
-		if err := fs.Parse(fs.Args()[1:]); err != nil || fs.NArg() > 0 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return exitUsage
+		}
+		if fs.NArg() > 0 {
 			fs.Usage()
 			return exitUsage
 		}
@@ -53,6 +57,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 
+	*server = withDefaultPort(*server)
 	client := spartan.New(*server, user)
 	loginCtx, cancel := context.WithTimeout(ctx, callTimeout)
 	login, err := client.Login(loginCtx)
@@ -89,8 +94,32 @@ func loginFailed(ctx context.Context, client *spartan.Client, server string, err
 	}
 }
 
-// port is the port part of a server address, for the brief's connect line.
+// defaultPort is the port of a -server given without one, as the brief's.
+const defaultPort = "3000"
+
+// withDefaultPort adds the brief's port to a host given without one.
+func withDefaultPort(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return net.JoinHostPort(strings.Trim(addr, "[]"), defaultPort)
+	}
+	return addr
+}
+
+// port is the port part of a server address (host:port or a URL), for the
+// brief's connect line.
 func port(addr string) string {
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		if u.Port() != "" {
+			return u.Port()
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
 	if _, p, err := net.SplitHostPort(addr); err == nil {
 		return p
 	}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -215,4 +216,82 @@ func TestAnswerBeforeReplay(t *testing.T) {
 	bob.typeLine(t, "/users")
 	bob.screen.Expect(t, wait, "You are now ready to chat with alice.", "[Spartan] User list: alice,")
 	bob.screen.Lacks(t, "requesting")
+}
+
+// TestHostileText: control characters in a message cannot clear the screen
+// or forge a [Spartan] line.
+func TestHostileText(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	ctx := t.Context()
+	bob := spartan.New(addr, "bob")
+	if _, err := bob.RequestChat(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spartan.New(addr, "alice").AnswerChat(ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.SendText(ctx, "alice", "a\x1b[2Jb\n[Spartan] forged\x07\u009b\ttab"); err != nil {
+		t.Fatal(err)
+	}
+	alice := startCLI(t, "alice", "-server", addr)
+	alice.screen.Expect(t, wait, "[bob] a\ufffd[2Jb↵[Spartan] forged\ufffd\ufffd\ttab\n")
+	alice.screen.Lacks(t, "\x1b")
+}
+
+// TestAnsweringNoAndTwoRequests: "no" declines without picking anyone, and a
+// second request is announced while the first is being answered.
+func TestAnsweringNoAndTwoRequests(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	ctx := t.Context()
+	if _, err := spartan.New(addr, "alice").RequestChat(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob := startCLI(t, "bob", "-server", addr)
+	bob.screen.Expect(t, wait, "alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	if _, err := spartan.New(addr, "carol").RequestChat(ctx, "bob"); err == nil {
+		t.Fatal("carol is not a user, but RequestChat worked")
+	}
+	if _, err := spartan.New(addr, "charlie").RequestChat(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob.screen.Expect(t, wait, "[Spartan] charlie is requesting to chat with you too; answer alice first.")
+	bob.typeLine(t, "No")
+	bob.screen.Expect(t, wait, "[Spartan] You declined alice's chat request.\n",
+		"[Spartan] charlie is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	bob.typeLine(t, "no")
+	bob.screen.Expect(t, wait, "[Spartan] You declined charlie's chat request.\n",
+		"[Spartan] Enter a user whom you want to chat with: ")
+}
+
+// TestHistoryPagesAndWording: /history N pages through History beyond one
+// page, says "message" for one, and messages are sent as typed.
+func TestHistoryPagesAndWording(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	ctx := t.Context()
+	alice, bob := spartan.New(addr, "alice"), spartan.New(addr, "bob")
+	if _, err := alice.RequestChat(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.AnswerChat(ctx, "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	cli := startCLI(t, "alice", "-server", addr)
+	cli.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	cli.typeLine(t, "bob")
+	cli.typeLine(t, "  indented  ")
+	cli.screen.Expect(t, wait, "  indented  \n[alice] > ")
+	cli.typeLine(t, "/history 1")
+	cli.screen.Expect(t, wait, "[Spartan] The last message with bob:\n", "[alice]   indented  \n")
+	for i := range 620 {
+		if _, err := bob.SendText(ctx, "alice", fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cli.typeLine(t, "/history 99999999999999999999")
+	cli.screen.Expect(t, wait, "[Spartan] The last 621 messages with bob:\n", "[alice]   indented  \n[bob] m0\n", "[bob] m619\n")
+	cli.typeLine(t, "/history -1")
+	cli.screen.Expect(t, wait, `[Spartan] /history takes a number of messages (1 or more), not "-1".`)
 }

@@ -43,13 +43,19 @@ func newTerminal(stdin io.Reader, stdout io.Writer) (terminal, error) {
 // line, prints, and redraws the prompt with what was typed so far.
 type tty struct {
 	rl    *readline.Instance
+	in    io.Closer
 	lines chan string
 	next  chan struct{}
 }
 
 func newTTY(stdin *os.File, stdout io.Writer) (*tty, error) {
+	// Cancelable, so that Close returns at once even while a Readline waits
+	// for a key: when the server is gone the CLI exits without waiting for
+	// Enter. readline wraps it in a reader whose Close does not reach it, so
+	// tty.Close closes it itself.
+	in := readline.NewCancelableStdin(stdin)
 	rl, err := readline.NewEx(&readline.Config{
-		Stdin:           stdin,
+		Stdin:           in,
 		Stdout:          stdout,
 		HistoryLimit:    -1,
 		InterruptPrompt: "^C",
@@ -58,7 +64,7 @@ func newTTY(stdin *os.File, stdout io.Writer) (*tty, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up the terminal: %w", err)
 	}
-	t := &tty{rl: rl, lines: make(chan string), next: make(chan struct{}, 1)}
+	t := &tty{rl: rl, in: in, lines: make(chan string), next: make(chan struct{}, 1)}
 	go t.read()
 	return t, nil
 }
@@ -92,7 +98,10 @@ func (t *tty) Println(line string) {
 	_, _ = fmt.Fprintln(t.rl.Stdout(), line)
 }
 
-func (t *tty) Close() { _ = t.rl.Close() }
+func (t *tty) Close() {
+	_ = t.in.Close()
+	_ = t.rl.Close()
+}
 
 // pipe is a terminal on a pipe: prompts are printed without a newline, each
 // line read is echoed after its prompt, and a line printed while a prompt
