@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import select
 import signal
 import sys
@@ -54,10 +55,14 @@ class Console:
     is showing, the line appears above it and the prompt, with whatever the
     user has typed so far, is shown again below it.
 
-    On a terminal it uses ``readline``. On a pipe (or a file), prompts are
-    written without a newline and each line read is echoed after its prompt,
-    so the output reads like a terminal session; a line printed while a
-    prompt shows goes on a line of its own and the prompt is printed again.
+    On a terminal it uses ``readline``; the prompt counts as showing only
+    once readline has drawn it (its pre-input hook), so a line printed just
+    before that does not draw the prompt a second time. On a pipe (or a
+    file), prompts are written without a newline and each line read is
+    echoed after its prompt, so the output reads like a terminal session; a
+    line printed while a prompt shows goes on a line of its own and the
+    prompt is printed again. ``leave(text)`` prints a last line after which
+    no prompt is shown.
     """
 
     def __init__(self, inp: TextIO = sys.stdin, out: TextIO = sys.stdout, tty: Optional[bool] = None):
@@ -70,7 +75,7 @@ class Console:
         self._reading = False
         self._at_line_start = True
         self._readline = None
-        self._pending = b""  # bytes read from a pipe after the last line
+        self._buffered = b""  # bytes read from a pipe after the last line
         # On a pipe, reading waits in select() on stdin and on a wake-up pipe:
         # a signal (Ctrl-C) writes to it through signal.set_wakeup_fd even
         # when it lands just before the wait, and interrupt() writes to it
@@ -83,6 +88,14 @@ class Console:
             os.set_blocking(self._wake_w, False)
             if threading.current_thread() is threading.main_thread():
                 signal.set_wakeup_fd(self._wake_w)
+        #: On a terminal, read() has called input() but readline may not have
+        #: drawn the prompt yet (see _prompt_drawn); a line printed meanwhile
+        #: is printed alone, and the prompt is drawn again once it shows.
+        self._pending = False
+        self._redraw = False
+        #: Once set (leave()), no prompt is shown any more.
+        self._left = False
+        self._hooked = False
         if self.tty:
             try:
                 import readline  # noqa: F401  (stdlib; makes input() editable)
@@ -90,6 +103,10 @@ class Console:
                 self._readline = readline
             except ImportError:  # pragma: no cover - e.g. Windows without pyreadline
                 self._readline = None
+            if self._readline is not None and hasattr(self._readline, "set_pre_input_hook"):
+                # Called by readline after it has drawn the prompt, before it reads.
+                self._readline.set_pre_input_hook(self._prompt_drawn)
+                self._hooked = True
 
     def _write(self, text: str) -> None:
         try:
@@ -111,6 +128,12 @@ class Console:
                 self._write("\r\x1b[K" + text + "\n" + self._prompt + buf)
             elif self._reading:
                 self._write(self._fresh_line() + text + "\n" + self._prompt)
+            elif self._pending:
+                # input() runs, but readline may or may not have drawn the
+                # prompt: clear the line (the prompt if it is there, an empty
+                # line if not) and let _prompt_drawn draw the prompt again.
+                self._write(self._fresh_line() + "\r\x1b[K" + text + "\n")
+                self._redraw = True
             else:
                 self._write(self._fresh_line() + text + "\n")
 
@@ -120,6 +143,8 @@ class Console:
             if prompt == self._prompt:
                 return
             self._prompt = prompt
+            if self._pending:
+                self._redraw = True  # input() draws the old one: _prompt_drawn replaces it
             if not self._reading:
                 return
             if self.tty:
@@ -128,14 +153,38 @@ class Console:
             else:
                 self._write("\n" + prompt)
 
-    def read(self, prompt: str) -> Optional[str]:
-        """Shows ``prompt`` and returns the line typed (without newline), or None at EOF."""
+    def _prompt_drawn(self) -> None:
+        """readline's pre-input hook: input() has drawn the prompt and is about to read."""
         with self.lock:
-            self._prompt = prompt
+            if not self._pending:
+                return
+            self._pending = False
+            if self._left:
+                return
             self._reading = True
+            self._at_line_start = False
+            if self._redraw:
+                self._redraw = False
+                self._write("\r\x1b[K" + self._prompt)
+
+    def read(self, prompt: str) -> Optional[str]:
+        """Shows ``prompt`` and returns the line typed (without newline), or None at EOF.
+
+        Raises KeyboardInterrupt after interrupt() (and on Ctrl-C).
+        """
+        with self.lock:
+            if self._left or self._interrupted.is_set():
+                raise KeyboardInterrupt
+            self._prompt = prompt
             if not self.tty:
+                self._reading = True
                 self._write(self._fresh_line() + prompt)
-            else:
+            elif self._hooked:
+                # The prompt shows only once readline has drawn it (_prompt_drawn):
+                # a line printed before that must not draw it too.
+                self._pending, self._redraw = True, False
+            else:  # pragma: no cover - a readline without the hook
+                self._reading = True
                 self._at_line_start = False  # input() shows the prompt
         if self.tty:
             try:
@@ -144,10 +193,12 @@ class Console:
                 text = None  # the cursor stays after the prompt
             finally:
                 with self.lock:
-                    self._reading = False
+                    self._reading = self._pending = self._redraw = False
             if text is not None:
                 with self.lock:
                     self._at_line_start = True  # the terminal echoed Enter
+                    if self._left:
+                        raise KeyboardInterrupt
             return text
         try:
             text = self._read_pipe_line()
@@ -157,8 +208,24 @@ class Console:
             raise
         with self.lock:
             self._reading = False
+            if self._left:
+                raise KeyboardInterrupt  # leaving: no echo after the last line
             self._write("\n" if text is None else text + "\n")  # echo, as a terminal would
         return text
+
+    def leave(self, text: str) -> None:
+        """Prints ``text`` as the last line: no prompt is shown after it any more.
+
+        The caller then makes the main thread leave (interrupt()).
+        """
+        with self.lock:
+            showing = self._reading or self._pending
+            self._left = True
+            self._reading = self._pending = self._redraw = False
+            if self.tty and showing:
+                self._write("\r\x1b[K" + text + "\n")  # over the prompt and what was typed
+            else:
+                self._write(self._fresh_line() + text + "\n")
 
     def _read_pipe_line(self) -> Optional[str]:
         """Reads one line from a pipe or file, or None at end of input.
@@ -168,7 +235,7 @@ class Console:
         raises it when select() returns).
         """
         fd = self.inp.fileno()
-        while b"\n" not in self._pending:
+        while b"\n" not in self._buffered:
             if self._interrupted.is_set():
                 raise KeyboardInterrupt
             ready, _, _ = select.select([fd, self._wake_r], [], [])
@@ -177,10 +244,10 @@ class Console:
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:  # end of input: a last line without newline still counts
-                line, self._pending = self._pending, b""
+                line, self._buffered = self._buffered, b""
                 return line.decode("utf-8", errors="replace").rstrip("\r") if line else None
-            self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
+            self._buffered += chunk
+        line, _, self._buffered = self._buffered.partition(b"\n")
         return line.decode("utf-8", errors="replace").rstrip("\r")
 
     def interrupt(self, main: threading.Thread, done: threading.Event) -> None:
@@ -273,7 +340,7 @@ class ChatApp:
                 with self.console.lock:
                     prompt = self.prompt()
                 line = self.console.read(prompt)
-                if line is None or not self.handle(line.strip()):
+                if line is None or not self.handle(line):
                     break
         except KeyboardInterrupt:
             pass  # Ctrl-C, or the follower gave up (exit_code says which)
@@ -289,18 +356,24 @@ class ChatApp:
     # -- what the user types ------------------------------------------------------
 
     def handle(self, line: str) -> bool:
-        """Handles one typed line; returns False to leave."""
-        if not line:
+        """Handles one typed line (without its line ending); returns False to leave.
+
+        A message is sent exactly as typed, spaces and all; commands, names
+        and answers are read without leading and trailing spaces, and a line
+        of spaces is ignored.
+        """
+        stripped = line.strip()
+        if not stripped:
             return True
-        if line.startswith("/"):
-            return self.command(line)
+        if stripped.startswith("/"):
+            return self.command(stripped)
         with self.console.lock:
             if self.partner:
                 self.send(line)
             elif self.requests:
-                self.answer(line)
+                self.answer(stripped)
             else:
-                self.choose(line)
+                self.choose(stripped)
         return True
 
     def command(self, line: str) -> bool:
@@ -342,12 +415,14 @@ class ChatApp:
             self.start_chat(name)
 
     def answer(self, line: str) -> None:
-        """At the request prompt: 'yes' accepts, another user declines and asks that user."""
+        """At the request prompt: 'yes' accepts, 'no' declines (unless a user is
+        named so), another user declines and asks that user."""
         asker = self.requests[0]
         if line.lower() in ("yes", "y") or line == asker:
             self.start_chat(asker)
             return
-        if not self.check_user(line):
+        declining = line.lower() == "no" and line not in self.others
+        if not declining and not self.check_user(line):
             return
         try:
             self.client.answer_chat(asker, accept=False)
@@ -355,6 +430,10 @@ class ChatApp:
             self.say(f"Could not decline {asker}'s request: {describe(err)}.")
             return
         self.requests.remove(asker)
+        if declining:
+            # The next prompt (the next request, or choosing) follows from run().
+            self.say(f"You declined {asker}'s chat request.")
+            return
         self.start_chat(line)
 
     def start_chat(self, peer: str) -> None:
@@ -393,6 +472,8 @@ class ChatApp:
     def show_history(self, arg: str) -> None:
         """Prints the last N messages with the partner."""
         try:
+            if arg and not re.fullmatch(r"[+-]?[0-9]+", arg):
+                raise ValueError  # as strconv.Atoi: int() would take "1_000" or "٣" too
             count = int(arg) if arg else HISTORY_DEFAULT
             if count < 1:
                 raise ValueError
@@ -410,7 +491,10 @@ class ChatApp:
         if not messages:
             self.say(f"No messages with {self.partner} yet.")
             return
-        self.say(f"The last {len(messages)} messages with {self.partner}:")
+        if len(messages) == 1:
+            self.say(f"The last message with {self.partner}:")
+        else:
+            self.say(f"The last {len(messages)} messages with {self.partner}:")
         for msg in messages:
             self.console.line(f"[{msg.sender}] {display(msg)}")
 
@@ -426,6 +510,8 @@ class ChatApp:
                 asker = msg.sender
                 if asker in self.requests:
                     return  # already shown (Login listed it too)
+                if not self.still_asking(asker):
+                    return  # a replayed request that was answered already (declined, say)
                 if asker in self.partners:
                     # We chose to chat with them already. Usually this is an old
                     # request replayed from the inbox and accepting is a no-op;
@@ -438,6 +524,10 @@ class ChatApp:
                 self.requests.append(asker)
                 if self.partner:
                     self.say(f"{asker} is requesting to chat with you. Type /chat {asker} to accept.")
+                elif len(self.requests) > 1:
+                    # The user is answering an earlier request: say so at once;
+                    # this one's prompt comes once that is answered.
+                    self.say(f"{asker} is requesting to chat with you too; answer {self.requests[0]} first.")
                 else:
                     self.console.set_prompt(self.prompt())
             elif kind == pb.MESSAGE_TYPE_CHAT_ACCEPTED:
@@ -452,6 +542,17 @@ class ChatApp:
             elif msg.note:  # a system notice, or a type this client does not know
                 self.say(msg.note)
 
+    def still_asking(self, asker: str) -> bool:
+        """Whether ``asker``'s request still waits for an answer, as the server says.
+
+        The stream replays requests the user may have answered since Login
+        listed them; only one that is still pending is shown.
+        """
+        try:
+            return asker in self.client.login().chat_requests
+        except SpartanError:
+            return True  # cannot tell: better to ask than to miss a request
+
     def on_lost(self, err: SpartanError) -> None:
         """The stream dropped; the follower retries."""
         self.say("Lost connection to Spartan Server; reconnecting...")
@@ -463,14 +564,13 @@ class ChatApp:
     def on_give_up(self, err: SpartanError) -> None:
         """The follower cannot go on: say why and make the main thread leave with status 1."""
         if err.permanent:
-            self.say(f"Spartan Server is gone: {describe(err)}.")
+            text = f"Spartan Server is gone: {describe(err)}."
         else:
-            self.say(
-                f"Spartan Server is gone: no answer from {self.server} for "
-                f"{self.give_up:g} seconds ({err})."
-            )
-        self.exit_code = EXIT_SERVER
-        self._fatal = True
+            text = f"Spartan Server is gone: no answer from {self.server} for {self.give_up:g} seconds ({err})."
+        with self.console.lock:
+            self.exit_code = EXIT_SERVER
+            self._fatal = True
+            self.console.leave(f"{TAG} {text}")  # the last line: no prompt after it
         self.console.interrupt(self._main, self.leaving)
 
 
@@ -481,12 +581,28 @@ def describe(err: SpartanError) -> str:
     return str(err)
 
 
+#: Control characters (Unicode category Cc: C0, DEL, C1) but tab, as printable():
+#: a newline shows as U+21B5, the others as U+FFFD.
+_CONTROLS = {c: "\ufffd" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+_CONTROLS[0x0A] = "\u21b5"
+
+
+def printable(text: str) -> str:
+    """Makes a message safe to print on a terminal, as the Go CLI does.
+
+    A sender must not be able to clear the screen, move the cursor or forge a
+    ``[Spartan]`` line: a newline shows as ↵ and any other control character
+    but tab as U+FFFD. Everything else (emoji, CJK, ...) is left alone.
+    """
+    return text.translate(_CONTROLS)
+
+
 def display(msg: pb.Message) -> str:
-    """A text message's payload for display."""
+    """A text message's payload for display (see printable())."""
     if msg.encryption not in (pb.ENCRYPTION_PLAINTEXT, pb.ENCRYPTION_UNSPECIFIED):
         return f"({len(msg.payload)} bytes this client cannot decrypt)"
     try:
-        return bytes(msg.payload).decode("utf-8")
+        return printable(bytes(msg.payload).decode("utf-8"))
     except UnicodeDecodeError:
         return f"({len(msg.payload)} bytes that are not text)"
 

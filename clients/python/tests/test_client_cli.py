@@ -197,6 +197,147 @@ def test_unknown_user_at_start(server, client_py):
     assert "Traceback" not in zed.err.text
 
 
+def test_control_characters_are_not_sent_to_the_terminal(server, client_py, clients):
+    """A payload cannot clear the screen or forge a [Spartan] line: controls show as U+FFFD, LF as ↵."""
+    alice_api = clients("alice")
+    alice_api.request_chat("bob")
+    bob = client_py("bob", server.target)
+    bob.expect(REQUEST.format("alice"))
+    bob.send("yes")
+    bob.expect(READY.format("alice"))
+    alice_api.send("bob", "a\x1b[2Jb\nc\x07")
+    bob.expect("[alice] a\ufffd[2Jb\u21b5c\ufffd\n")
+    alice_api.send("bob", "\n[Spartan] Lost connection to Spartan Server; reconnecting...")
+    bob.expect("[alice] \u21b5[Spartan] Lost connection to Spartan Server; reconnecting...\n")
+    alice_api.send("bob", "tab\there, DEL\x7f, C1\x9b, NUL\x00, CR\r; 😀 中文 é")
+    bob.expect("[alice] tab\there, DEL\ufffd, C1\ufffd, NUL\ufffd, CR\ufffd; 😀 中文 é\n")
+    bob.send("/history 3")
+    bob.expect("[Spartan] The last 3 messages with alice:\n")
+    bob.expect("[alice] a\ufffd[2Jb\u21b5c\ufffd\n")
+    bob.expect("[alice] \u21b5[Spartan] Lost connection to Spartan Server; reconnecting...\n")
+    bob.expect("[alice] tab\there, DEL\ufffd, C1\ufffd, NUL\ufffd, CR\ufffd; 😀 中文 é\n")
+    bob.expect("[bob] > ")
+    out = bob.out.text
+    assert not any(c in out for c in "\x1b\x07\x7f\x9b\x00\r"), repr(out)
+    assert "\n[Spartan] Lost connection" not in out
+
+
+def test_no_declines_the_request(server, client_py, clients, inbox):
+    """'no' (any case) declines the asker without choosing anyone; the next request's prompt follows."""
+    alice_inbox = inbox(clients("alice"))
+    clients("alice").request_chat("bob")
+    charlie_inbox = inbox(clients("charlie"))
+    clients("charlie").request_chat("bob")
+    bob = client_py("bob", server.target)
+    bob.expect(REQUEST.format("alice"))
+    bob.send("no")
+    bob.expect("no\n[Spartan] You declined alice's chat request.\n")
+    bob.expect(REQUEST.format("charlie"))
+    bob.send("  No ")
+    bob.expect("[Spartan] You declined charlie's chat request.\n")
+    bob.expect(CHOOSE)
+    for ib, asker in ((alice_inbox, "alice"), (charlie_inbox, "charlie")):
+        declined = ib.take(1)[0]
+        assert (declined.type, declined.sender) == (pb.MESSAGE_TYPE_CHAT_DECLINED, "bob"), asker
+    # Nobody was asked on bob's behalf, and no user "no" was looked for.
+    assert "There is no user" not in bob.out.text
+    assert "ready to chat" not in bob.out.text
+    for user in ("alice", "charlie", "eve"):
+        assert list(clients(user).login().chat_requests) == [], user
+    bob.send("/quit")
+    assert bob.wait() == 0, bob.describe()
+
+
+def test_no_is_a_user_when_one_is_named_so(start_server, client_py):
+    srv = start_server(users=["alice", "bob", "no"])
+    alice = srv.client("alice")
+    try:
+        alice.request_chat("bob")
+    finally:
+        alice.close()
+    bob = client_py("bob", srv.target)
+    bob.expect(REQUEST.format("alice"))
+    bob.send("no")
+    bob.expect(READY.format("no"))
+    assert "declined" not in bob.out.text
+    no = srv.client("no")
+    try:
+        assert list(no.login().chat_requests) == ["bob"]
+    finally:
+        no.close()
+
+
+def test_second_request_while_answering_is_mentioned(server, client_py, clients):
+    bob = client_py("bob", server.target)
+    bob.expect(CHOOSE)
+    clients("alice").request_chat("bob")
+    bob.expect(REQUEST.format("alice"))
+    clients("charlie").request_chat("bob")
+    bob.expect("[Spartan] charlie is requesting to chat with you too; answer alice first.\n")
+    bob.expect(REQUEST.format("alice"))  # still alice's prompt, shown again below
+    bob.send("no")
+    bob.expect("[Spartan] You declined alice's chat request.\n")
+    bob.expect(REQUEST.format("charlie"))
+    clients("eve").request_chat("bob")
+    bob.expect("[Spartan] eve is requesting to chat with you too; answer charlie first.\n")
+    bob.expect(REQUEST.format("charlie"))
+    bob.send("yes")
+    bob.expect(READY.format("charlie") + "\n")
+    bob.expect("[Spartan] eve is requesting to chat with you. Type /chat eve to accept.\n")
+    bob.expect("[bob] > ")
+    assert bob.out.text.count("eve is requesting") == 2
+
+
+def test_history_counts_and_large_numbers(server, client_py, clients):
+    bob_api = clients("bob")
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    bob_api.answer_chat("alice")
+    alice.expect("[Spartan] bob accepted your chat request.\n")
+    alice.send("only one")
+    alice.expect("[alice] > ")
+    for arg in ("", " 1", " 99999999999999999999", " 1000000", " +5"):
+        alice.send("/history" + arg)
+        alice.expect("[Spartan] The last message with bob:\n[alice] only one\n")
+    bob_api.send("alice", "second")
+    alice.expect("[bob] second\n")
+    alice.send("/history 99999999999999999999")
+    alice.expect("[Spartan] The last 2 messages with bob:\n[alice] only one\n[bob] second\n")
+    alice.send("/history 1")
+    alice.expect("[Spartan] The last message with bob:\n[bob] second\n")
+    for bad in ("0", "-1", "1_0", "\u0663", "x"):
+        alice.send("/history " + bad)
+        alice.expect(f'[Spartan] /history takes a number of messages, not "{bad}".\n')
+    assert "messages with bob:\n[alice] only one\n[alice]" not in alice.out.text
+
+
+def test_messages_are_sent_as_typed(server, client_py, clients):
+    """Spaces around a message stay; commands, names and empty lines are read without them."""
+    bob_api = clients("bob")
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("  bob  ")
+    alice.expect(READY.format("bob"))
+    bob_api.answer_chat("alice")
+    alice.expect("[Spartan] bob accepted your chat request.\n")
+    alice.expect("[alice] > ")
+    alice.send("   ")  # nothing to send
+    alice.expect("[alice] > ")
+    alice.send("  two spaces on each side  ")
+    alice.expect("[alice] > ")
+    alice.send("\tindented")
+    alice.expect("[alice] > ")
+    alice.send("  /users ")
+    alice.expect("[Spartan] User list: bob,charlie,eve\n")
+    alice.expect("[alice] > ")
+    payloads = [m.payload for m in bob_api.history("alice").messages]
+    assert payloads == [b"  two spaces on each side  ", b"\tindented"]
+    alice.send("/history")
+    alice.expect("[alice]   two spaces on each side  \n[alice] \tindented\n")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -214,14 +355,25 @@ def test_server_down_at_start(client_py):
     assert proc.out.text == ""
 
 
-def test_server_stopped_under_client(server, client_py):
+def test_server_stopped_under_client(server, client_py, clients):
+    """Both at the choose prompt and while chatting, the gone line is the last one: no prompt after it."""
     alice = client_py("alice", server.target, "--give-up", "2")
     alice.expect(CHOOSE)
+    charlie = client_py("charlie", server.target, "--give-up", "2")
+    charlie.expect(CHOOSE)
+    charlie.send("bob")
+    charlie.expect(READY.format("bob"))
+    charlie.expect("[charlie] > ")
     server.stop()
-    alice.expect("[Spartan] Lost connection to Spartan Server; reconnecting...\n")
-    alice.expect(f"[Spartan] Spartan Server is gone: no answer from {server.target} for 2 seconds")
-    assert alice.wait(timeout=10) == 1, alice.describe()
-    assert "Traceback" not in alice.err.text
+    for proc in (alice, charlie):
+        proc.expect("[Spartan] Lost connection to Spartan Server; reconnecting...\n")
+        proc.expect(f"[Spartan] Spartan Server is gone: no answer from {server.target} for 2 seconds")
+    for proc in (alice, charlie):
+        assert proc.wait(timeout=10) == 1, proc.describe()
+        proc.out.join()
+        assert "Traceback" not in proc.err.text
+        rest = proc.out.text[proc.pos :]
+        assert rest.endswith(").\n") and rest.count("\n") == 1, proc.describe()
 
 
 def test_reconnects_to_restarted_server(server, client_py, clients, inbox):
