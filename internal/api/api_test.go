@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -871,5 +874,52 @@ func TestReceiveServerShutdown(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestResponsesAreNotCompressed: a gRPC client that accepts gzip (grpcio
+// does) still gets plain responses; compressing small messages and
+// ciphertext only costs CPU. A gzip-compressed request is still understood.
+func TestResponsesAreNotCompressed(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	for _, compressRequest := range []bool{false, true} {
+		body := []byte{0, 0, 0, 0, 0} // an empty ListUsersRequest, not compressed
+		if compressRequest {
+			var gz bytes.Buffer
+			zw := gzip.NewWriter(&gz)
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			body = append([]byte{1, 0, 0, 0, byte(gz.Len())}, gz.Bytes()...)
+		}
+		req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost,
+			srv.URL+spartanv1connect.ChatServiceListUsersProcedure, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("Te", "trailers")
+		req.Header.Set("Grpc-Accept-Encoding", "identity,deflate,gzip")
+		if compressRequest {
+			req.Header.Set("Grpc-Encoding", "gzip")
+		}
+		res, err := h2cClient(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status := res.Trailer.Get("Grpc-Status"); status != "0" {
+			t.Fatalf("compressed request %v: grpc-status %q (%s)", compressRequest, status, res.Trailer.Get("Grpc-Message"))
+		}
+		// The grpc-encoding header may name gzip: it only says which algorithm
+		// compressed messages would use. Each message's flag byte decides.
+		if len(raw) < 5 || raw[0] != 0 {
+			t.Errorf("compressed request %v: response envelope %x, want the uncompressed flag", compressRequest, raw[:min(len(raw), 5)])
+		}
 	}
 }
