@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/spartan-messenger/spartan/internal/chat"
 )
-
-// errReadOnly is what a write in a View transaction returns.
-var errReadOnly = errors.New("write in a read-only transaction")
 
 // logFillPercent packs log pages full: logs only ever grow at the end.
 const logFillPercent = 1.0
@@ -40,7 +36,7 @@ func (t *tx) Get(key string) ([]byte, error) {
 // Put stores a copy of value under key.
 func (t *tx) Put(key string, value []byte) error {
 	if !t.btx.Writable() {
-		return errReadOnly
+		return chat.ErrReadOnly
 	}
 	if err := t.btx.Bucket(kvBucket).Put([]byte(key), append([]byte(nil), value...)); err != nil {
 		return fmt.Errorf("put %q: %w", key, err)
@@ -51,7 +47,7 @@ func (t *tx) Put(key string, value []byte) error {
 // Append stores ev at the end of the log under the next sequence number.
 func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
 	if !t.btx.Writable() {
-		return 0, errReadOnly
+		return 0, chat.ErrReadOnly
 	}
 	b, err := t.btx.Bucket(logsBucket).CreateBucketIfNotExists([]byte(log))
 	if err != nil {

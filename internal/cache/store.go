@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -89,9 +88,6 @@ func (s *Store) View(ctx context.Context, fn func(tx chat.Tx) error) error {
 	})
 }
 
-// errReadOnly is what a write in a View transaction returns.
-var errReadOnly = errors.New("write in a read-only transaction")
-
 // recorder passes an Update's calls through and remembers what it appended.
 type recorder struct {
 	chat.Tx
@@ -122,10 +118,10 @@ type viewTx struct {
 }
 
 // Put fails: a View is read-only, whatever the wrapped store's tx does.
-func (v *viewTx) Put(string, []byte) error { return errReadOnly }
+func (v *viewTx) Put(string, []byte) error { return chat.ErrReadOnly }
 
 // Append fails: a View is read-only.
-func (v *viewTx) Append(string, chat.Event) (uint64, error) { return 0, errReadOnly }
+func (v *viewTx) Append(string, chat.Event) (uint64, error) { return 0, chat.ErrReadOnly }
 
 // Read returns up to limit events after after, from the cache when its tail
 // of the log starts at or before after+1 and ends at the store's head.

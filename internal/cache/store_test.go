@@ -324,3 +324,49 @@ func TestNewRejectsBadBounds(t *testing.T) {
 		t.Error("New accepted zero MaxEntries")
 	}
 }
+
+// TestViewIsReadOnly: every chat.Store's View refuses writes with
+// chat.ErrReadOnly, and nothing written shows up afterwards.
+func TestViewIsReadOnly(t *testing.T) {
+	t.Parallel()
+	stores := []struct {
+		name string
+		make func(tb testing.TB) chat.Store
+	}{
+		{"memory", func(testing.TB) chat.Store { return memory.NewStore() }},
+		{"bolt", boltStore},
+		{"cache over bolt", func(tb testing.TB) chat.Store {
+			return newCache(tb, boltStore(tb), cache.Options{MessagesPerLog: 4, MaxEntries: 16, MaxBytes: 1 << 20})
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			s := st.make(t)
+			err := s.View(t.Context(), func(tx chat.Tx) error {
+				if err := tx.Put("k", []byte("v")); !errors.Is(err, chat.ErrReadOnly) {
+					t.Errorf("Put in View: %v, want chat.ErrReadOnly", err)
+				}
+				if _, err := tx.Append("log", chat.Event{ID: "x"}); !errors.Is(err, chat.ErrReadOnly) {
+					t.Errorf("Append in View: %v, want chat.ErrReadOnly", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.View(t.Context(), func(tx chat.Tx) error {
+				if _, err := tx.Get("k"); !errors.Is(err, chat.ErrNoKey) {
+					t.Errorf("Get after a refused Put: %v, want chat.ErrNoKey", err)
+				}
+				if head, err := tx.Head("log"); err != nil || head != 0 {
+					t.Errorf("Head after a refused Append: %d, %v", head, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -8,6 +8,9 @@ import (
 // ErrNoKey is what Tx.Get returns for a key that holds nothing.
 var ErrNoKey = errors.New("no such key")
 
+// ErrReadOnly is what the writing methods of a View's Tx return.
+var ErrReadOnly = errors.New("write in a read-only transaction")
+
 // Store keeps the core's state: append-only logs of events (inboxes and
 // conversation histories) and a few small records. Everything a core operation
 // changes happens in one Update, so it is all-or-nothing.
@@ -21,7 +24,7 @@ type Store interface {
 }
 
 // Tx is what a transaction can read and write. Methods of a read-only
-// transaction that write return an error.
+// transaction that write return ErrReadOnly.
 type Tx interface {
 	// Get returns the record under key, or ErrNoKey.
 	Get(key string) ([]byte, error)

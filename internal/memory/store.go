@@ -2,14 +2,10 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/spartan-messenger/spartan/internal/chat"
 )
-
-// errReadOnly is what a write in a View transaction returns.
-var errReadOnly = errors.New("write in a read-only transaction")
 
 // Store is a chat.Store in memory. Transactions are serialised by a lock;
 // an Update's writes become visible only when fn returns nil.
@@ -74,7 +70,7 @@ func (t *tx) Get(key string) ([]byte, error) {
 
 func (t *tx) Put(key string, value []byte) error {
 	if !t.writable {
-		return errReadOnly
+		return chat.ErrReadOnly
 	}
 	t.kv[key] = append([]byte(nil), value...)
 	return nil
@@ -82,7 +78,7 @@ func (t *tx) Put(key string, value []byte) error {
 
 func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
 	if !t.writable {
-		return 0, errReadOnly
+		return 0, chat.ErrReadOnly
 	}
 	head, _ := t.Head(log)
 	ev.Seq = head + 1

@@ -155,11 +155,11 @@ func TestViewIsReadOnly(t *testing.T) {
 	t.Parallel()
 	s := memory.NewStore()
 	err := s.View(t.Context(), func(tx chat.Tx) error {
-		if err := tx.Put("k", []byte("v")); err == nil {
-			t.Error("Put in View succeeded")
+		if err := tx.Put("k", []byte("v")); !errors.Is(err, chat.ErrReadOnly) {
+			t.Errorf("Put in View: %v, want chat.ErrReadOnly", err)
 		}
-		if _, err := tx.Append("log", chat.Event{}); err == nil {
-			t.Error("Append in View succeeded")
+		if _, err := tx.Append("log", chat.Event{}); !errors.Is(err, chat.ErrReadOnly) {
+			t.Errorf("Append in View: %v, want chat.ErrReadOnly", err)
 		}
 		return nil
 	})
