@@ -319,9 +319,9 @@ func (a *app) requested(ctx context.Context, from string) {
 		return // a replayed request that was answered already
 	}
 	if a.mode == chatting && a.partner == from {
-		// A request replayed after we accepted it, or the partner asking
-		// again (a server that lost its state): accepting is right either
-		// way, and the server ignores an accept of an accepted chat.
+		// The partner asks again (a server that lost its state): we are
+		// chatting already, so accept without asking. FailedPrecondition
+		// means the request went meanwhile: nothing to do.
 		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
 		if _, err := a.c.AnswerChat(ctx, from, true); err != nil && connect.CodeOf(err) != connect.CodeFailedPrecondition {
@@ -330,11 +330,9 @@ func (a *app) requested(ctx context.Context, from string) {
 		return
 	}
 	a.asking = append(a.asking, from)
-	if a.mode == choosing {
-		a.choose() // the brief: the request prompt replaces "Enter a user"
-		return
-	}
 	switch a.mode {
+	case choosing:
+		a.choose() // the brief: the request prompt replaces "Enter a user"
 	case chatting:
 		a.say(fmt.Sprintf("%s is requesting to chat with you. Type /chat %s to accept.", from, from))
 	case answering:
