@@ -513,9 +513,8 @@ class ChatApp:
                 if not self.still_asking(asker):
                     return  # a replayed request that was answered already (declined, say)
                 if asker in self.partners:
-                    # We chose to chat with them already. Usually this is an old
-                    # request replayed from the inbox and accepting is a no-op;
-                    # after the server lost its state it reconnects the two.
+                    # We chose to chat with them already and they ask again
+                    # (the server lost its state): accepting reconnects the two.
                     try:
                         self.client.answer_chat(asker, accept=True)
                     except SpartanError:
