@@ -1,63 +1,110 @@
 # Spartan Messenger. `make run` starts the server; `make test` sets up and runs every check.
 SHELL := /bin/bash
 GO    ?= go
-TOOL  := $(GO) tool -modfile=tools/go.mod
-LINT  := $(GO) tool -modfile=tools/lint/go.mod golangci-lint
 VENV  := .venv
 PY    := $(VENV)/bin/python
 BIN   := $(CURDIR)/bin
 PYDIR := clients/python
 
-.PHONY: run build generate checkgenerate lint test test-go test-python bench venv clean
+# The Go tools pinned in tools/go.mod (buf, grpcurl, the protoc plugins) and
+# tools/lint/go.mod (golangci-lint), built into $(BIN) by `make tools` before
+# any step uses them: a test must not compile a tool on a cold cache within its
+# own deadline, and a tool compiled once serves every later step at once.
+TOOL_PKGS := github.com/bufbuild/buf/cmd/buf \
+	github.com/fullstorydev/grpcurl/cmd/grpcurl \
+	google.golang.org/protobuf/cmd/protoc-gen-go \
+	connectrpc.com/connect/cmd/protoc-gen-connect-go
+LINT_PKG  := github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+BUF       := $(BIN)/buf
+LINT      := $(BIN)/golangci-lint
+
+# HEARTBEAT runs a step that can work for minutes without a word (compiling
+# on a cold cache, go test -race, golangci-lint) and prints a line every 30 s
+# meanwhile. Every step of `make test` starts with a "==> what" line.
+HEARTBEAT  := bash $(CURDIR)/tools/heartbeat
+FOREGROUND := bash $(CURDIR)/tools/foreground
+
+.PHONY: run build tools redis generate checkgenerate lint test test-go test-python bench venv clean
 
 ## run: start the server on port 3000 with ./config.yaml (embedded defaults without it)
+# The server runs as the terminal's foreground job (tools/foreground), so
+# Ctrl-C stops it alone and make ends quietly with the server's status, 0.
 run:
-	$(GO) run ./cmd/spartan-server $(ARGS)
+	@$(GO) build -o $(BIN)/spartan-server ./cmd/spartan-server
+	@$(FOREGROUND) $(BIN)/spartan-server $(ARGS)
 
 ## build: build the server (spartan-server) and the CLI (spartan) into ./bin
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	@echo "==> go build ./cmd/... (spartan-server, spartan) into bin/"
+	@$(HEARTBEAT) "building the server and the CLI" $(GO) build -o $(BIN)/ ./cmd/...
+
+## tools: build buf, grpcurl, the protoc plugins and golangci-lint into ./bin
+tools:
+	@echo "==> building tools into bin/ (the first run downloads and compiles buf, grpcurl and golangci-lint: a few minutes)"
+	@$(HEARTBEAT) "building buf, grpcurl and the protoc plugins" $(GO) build -modfile=tools/go.mod -o $(BIN)/ $(TOOL_PKGS)
+	@$(HEARTBEAT) "building golangci-lint" $(GO) build -modfile=tools/lint/go.mod -o $(BIN)/ $(LINT_PKG)
 
 ## venv: the Python virtualenv for the Python client's tests and stub generation
 venv: $(VENV)/.installed
 $(VENV)/.installed: $(PYDIR)/requirements.txt $(PYDIR)/requirements-dev.txt
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r $(PYDIR)/requirements-dev.txt
-	touch $@
+	@echo "==> python virtualenv $(VENV) from $(PYDIR)/requirements-dev.txt"
+	@python3 -m venv $(VENV)
+	@$(HEARTBEAT) "installing Python packages" $(PY) -m pip install --quiet --disable-pip-version-check -r $(PYDIR)/requirements-dev.txt
+	@touch $@
 
 ## generate: Go code (buf, local plugins) into gen/, Python stubs into clients/python/
-generate: venv
-	$(TOOL) buf generate
-	$(PY) -m grpc_tools.protoc -Iproto --python_out=$(PYDIR) --pyi_out=$(PYDIR) --grpc_python_out=$(PYDIR) $$(find proto -name '*.proto' | sort)
+generate: venv tools
+	@echo "==> buf generate; grpc_tools.protoc (Python stubs)"
+	@$(BUF) generate
+	@$(PY) -m grpc_tools.protoc -Iproto --python_out=$(PYDIR) --pyi_out=$(PYDIR) --grpc_python_out=$(PYDIR) $$(find proto -name '*.proto' | sort)
 
 ## checkgenerate: fail when generated code is not what `make generate` makes
 checkgenerate: generate
+	@echo "==> checkgenerate: generated code is up to date"
 	@if [ -n "$$(git status --porcelain -- gen $(PYDIR))" ]; then \
 		git status --porcelain -- gen $(PYDIR); \
 		echo "generated code is stale: run 'make generate' and commit the result"; exit 1; fi
 
 ## lint: buf lint/format/breaking, go vet, golangci-lint
-lint:
-	$(TOOL) buf lint
-	$(TOOL) buf format -d --exit-code
+lint: tools
+	@echo "==> buf lint; buf format"
+	@$(BUF) lint
+	@$(BUF) format -d --exit-code
 	@if git cat-file -e main:buf.yaml 2>/dev/null; then \
-		echo "buf breaking --against main"; $(TOOL) buf breaking --against '.git#branch=main'; fi
-	$(GO) vet ./...
-	$(LINT) run ./...
+		echo "==> buf breaking --against main"; $(BUF) breaking --against '.git#branch=main'; fi
+	@echo "==> go vet ./..."
+	@$(HEARTBEAT) "running go vet" $(GO) vet ./...
+	@echo "==> golangci-lint run ./..."
+	@$(HEARTBEAT) "running golangci-lint" $(LINT) run ./...
+
+## redis: install redis-server (Debian's package) when it is absent; the
+## tests start their own on free loopback ports
+redis:
+	@if ! command -v redis-server >/dev/null; then \
+		echo "==> installing redis-server (apt-get install redis-server): the tests run real ones"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$(HEARTBEAT) "running apt-get update" $$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(HEARTBEAT) "installing redis-server" $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+	fi
+	@command -v redis-server >/dev/null || { echo "redis-server is still missing: install the Debian package redis-server"; exit 1; }
 
 ## test-go: every Go test, with the race detector
-test-go: build
-	TEST_SPARTAN_BIN=$(BIN) $(GO) test -race -count=1 -timeout 8m ./...
+test-go: build tools redis
+	@echo "==> go test -race ./... (the first run compiles everything again with the race detector)"
+	@TEST_SPARTAN_BIN=$(BIN) $(HEARTBEAT) "running go test -race" $(GO) test -race -count=1 -timeout 8m ./...
 
 ## test-python: the Python client's tests against the built server
-test-python: build venv
-	cd $(PYDIR) && TEST_SPARTAN_BIN=$(BIN) ../../$(PY) -m pytest -q
+# No heartbeat: its lines would land in the middle of pytest's line of
+# progress dots, which, unbuffered, reach a pipe or a CI log as tests end.
+test-python: build venv redis
+	@echo "==> python tests (pytest in $(PYDIR))"
+	@cd $(PYDIR) && TEST_SPARTAN_BIN=$(BIN) PYTHONUNBUFFERED=1 ../../$(PY) -m pytest -q
 
 ## test: set up and run every check and test
 test: lint checkgenerate test-go test-python
 
 ## bench: the Go benchmarks
-bench:
+bench: redis
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
@@ -70,13 +71,14 @@ func (c *Client) ListUsers(ctx context.Context) ([]string, error) {
 	return res.Msg.GetUsers(), nil
 }
 
-// RequestChat asks peer to chat and returns where the conversation stands.
-func (c *Client) RequestChat(ctx context.Context, peer string) (spartanv1.ConversationState, error) {
+// RequestChat asks peer to chat and returns where the conversation stands
+// and whether peer is online.
+func (c *Client) RequestChat(ctx context.Context, peer string) (*spartanv1.RequestChatResponse, error) {
 	res, err := c.rpc.RequestChat(ctx, connect.NewRequest(&spartanv1.RequestChatRequest{User: c.user, Peer: peer}))
 	if err != nil {
-		return spartanv1.ConversationState_CONVERSATION_STATE_UNSPECIFIED, err
+		return nil, err
 	}
-	return res.Msg.GetState(), nil
+	return res.Msg, nil
 }
 
 // AnswerChat accepts or declines peer's chat request.
@@ -88,13 +90,20 @@ func (c *Client) AnswerChat(ctx context.Context, peer string, accept bool) (*spa
 	return res.Msg, nil
 }
 
-// SendText sends a text message to receiver.
-func (c *Client) SendText(ctx context.Context, receiver, text string) (*spartanv1.SendMsgResponse, error) {
+// NewMessageID returns a fresh id for a message to send (a random UUID).
+// Make one per message and send it again with every retry of that message:
+// the server stores the message once however often it arrives.
+func NewMessageID() string { return uuid.NewString() }
+
+// SendText sends a text message to receiver. id is the message's
+// NewMessageID, the same on every retry of it ("" for none).
+func (c *Client) SendText(ctx context.Context, receiver, text, id string) (*spartanv1.SendMsgResponse, error) {
 	res, err := c.rpc.SendMsg(ctx, connect.NewRequest(&spartanv1.SendMsgRequest{
-		User:       c.user,
-		Receiver:   receiver,
-		Payload:    []byte(text),
-		Encryption: spartanv1.Encryption_ENCRYPTION_PLAINTEXT,
+		User:        c.user,
+		Receiver:    receiver,
+		Payload:     []byte(text),
+		Encryption:  spartanv1.Encryption_ENCRYPTION_PLAINTEXT,
+		ClientMsgId: id,
 	}))
 	if err != nil {
 		return nil, err
@@ -115,9 +124,10 @@ func (c *Client) History(ctx context.Context, peer string, before uint64, n int)
 	return res.Msg.GetMessages(), res.Msg.GetNextBeforeSeq(), nil
 }
 
-// Ack records that the user has shown the inbox up to seq.
-func (c *Client) Ack(ctx context.Context, seq uint64) error {
-	_, err := c.rpc.Ack(ctx, connect.NewRequest(&spartanv1.AckRequest{User: c.user, Seq: seq}))
+// Ack records that the user has shown the inbox up to seq, counted in epoch
+// (Message.epoch; "" skips the check).
+func (c *Client) Ack(ctx context.Context, epoch string, seq uint64) error {
+	_, err := c.rpc.Ack(ctx, connect.NewRequest(&spartanv1.AckRequest{User: c.user, Seq: seq, Epoch: epoch}))
 	return err
 }
 

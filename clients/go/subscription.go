@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 )
@@ -50,7 +51,7 @@ type Subscription struct {
 	done chan struct{}
 
 	ackMu   sync.Mutex
-	ackWant uint64
+	ackWant position
 	ackKick chan struct{}
 }
 
@@ -82,12 +83,23 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
-// Ack marks the inbox as shown up to seq. Acknowledgements are sent in the
-// background, coalesced, and flushed when the subscription ends.
-func (s *Subscription) Ack(seq uint64) {
+// position is a place in an inbox: a sequence number and the epoch it
+// counts in.
+type position struct {
+	epoch string
+	seq   uint64
+}
+
+// Ack marks the inbox as shown up to m, a message the subscription
+// delivered. Acknowledgements are sent in the background, coalesced, and
+// flushed when the subscription ends. Live-only events (seq 0) need none.
+func (s *Subscription) Ack(m *spartanv1.Message) {
+	if m.GetSeq() == 0 {
+		return
+	}
 	s.ackMu.Lock()
-	if seq > s.ackWant {
-		s.ackWant = seq
+	if m.GetEpoch() != s.ackWant.epoch || m.GetSeq() > s.ackWant.seq {
+		s.ackWant = position{epoch: m.GetEpoch(), seq: m.GetSeq()}
 	}
 	s.ackMu.Unlock()
 	select {
@@ -119,15 +131,15 @@ func (s *Subscription) run(ctx context.Context) {
 // more when ctx ends.
 func (s *Subscription) acks(ctx, ackCtx context.Context, done chan<- struct{}) {
 	defer close(done)
-	var sent uint64
+	var sent position
 	flush := func() {
 		s.ackMu.Lock()
 		want := s.ackWant
 		s.ackMu.Unlock()
-		if want > sent {
+		if want != sent {
 			callCtx, cancel := context.WithTimeout(ackCtx, 2*time.Second)
 			defer cancel()
-			if err := s.c.Ack(callCtx, want); err == nil {
+			if err := s.c.Ack(callCtx, want.epoch, want.seq); err == nil {
 				sent = want
 			}
 		}
@@ -145,7 +157,7 @@ func (s *Subscription) acks(ctx, ackCtx context.Context, done chan<- struct{}) {
 
 // follow runs streams one after the other until ctx ends or it gives up.
 func (s *Subscription) follow(ctx context.Context) error {
-	last := s.opts.After
+	last := position{seq: s.opts.After}
 	var lostSince time.Time
 	backoff := 100 * time.Millisecond
 	var err error
@@ -158,7 +170,7 @@ func (s *Subscription) follow(ctx context.Context) error {
 				if !s.emit(ctx, Update{Reconnected: true}) {
 					return ctx.Err()
 				}
-			} else if !retryable(err) {
+			} else if !Retryable(err) {
 				return err
 			}
 		}
@@ -169,11 +181,16 @@ func (s *Subscription) follow(ctx context.Context) error {
 			}
 			switch {
 			case connect.CodeOf(err) == connect.CodeOutOfRange:
-				// The server has fewer messages than we saw: it lost its data.
-				// Start over from its acknowledged position rather than wait forever.
-				last = 0
+				// The server has fewer messages than we saw: it lost its data
+				// (a server that does not send epochs). Start over from its
+				// acknowledged position rather than wait forever; acknowledge
+				// the new inbox's numbers from scratch too.
+				last = position{}
+				s.ackMu.Lock()
+				s.ackWant = position{}
+				s.ackMu.Unlock()
 				continue
-			case !retryable(err):
+			case !Retryable(err):
 				return err
 			}
 			lostSince = time.Now()
@@ -194,21 +211,28 @@ func (s *Subscription) follow(ctx context.Context) error {
 }
 
 // stream opens one ReceiveMsg stream after last and delivers what it gets.
-// It returns the last sequence number delivered and why the stream ended.
-func (s *Subscription) stream(ctx context.Context, last uint64) (uint64, error) {
+// It returns the last position delivered and why the stream ended.
+func (s *Subscription) stream(ctx context.Context, last position) (position, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := s.c.rpc.ReceiveMsg(ctx, connect.NewRequest(&spartanv1.Message{Receiver: s.c.user, Seq: last}))
+	st, err := s.c.rpc.ReceiveMsg(ctx, connect.NewRequest(&spartanv1.Message{Receiver: s.c.user, Seq: last.seq, Epoch: last.epoch}))
 	if err != nil {
 		return last, err
 	}
 	defer func() { _ = st.Close() }()
 	for st.Receive() {
 		m := st.Msg()
-		if m.GetSeq() <= last {
-			continue // already delivered before a reconnect
+		if e := m.GetEpoch(); e != "" && e != last.epoch {
+			// A new epoch (the server lost its data) numbers from 1 again;
+			// the notice that says so carries it too.
+			last = position{epoch: e}
 		}
-		last = m.GetSeq()
+		if m.GetSeq() != 0 { // 0: a live-only event (presence, notice), never replayed
+			if m.GetSeq() <= last.seq {
+				continue // already delivered before a reconnect
+			}
+			last.seq = m.GetSeq()
+		}
 		if !s.emit(ctx, Update{Message: m}) {
 			return last, ctx.Err()
 		}
@@ -229,9 +253,26 @@ func (s *Subscription) emit(ctx context.Context, u Update) bool {
 	}
 }
 
-// retryable says whether an error may go away by itself: the server is
-// restarting, unreachable or overloaded.
-func retryable(err error) bool {
+// RetryDelay is the wait a server asked for with a google.rpc.RetryInfo
+// detail (a rate limit's refusal), and whether it asked.
+func RetryDelay(err error) (time.Duration, bool) {
+	var cerr *connect.Error
+	if !errors.As(err, &cerr) {
+		return 0, false
+	}
+	for _, d := range cerr.Details() {
+		if v, derr := d.Value(); derr == nil {
+			if ri, ok := v.(*errdetails.RetryInfo); ok {
+				return ri.GetRetryDelay().AsDuration(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// Retryable says whether an error may go away by itself: the server is
+// restarting, unreachable or overloaded, so the same call may succeed later.
+func Retryable(err error) bool {
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeDeadlineExceeded,
 		connect.CodeAborted, connect.CodeInternal, connect.CodeResourceExhausted, connect.CodeCanceled:

@@ -6,7 +6,9 @@
 It logs in, lists the other users, lets the user pick someone to chat with (or
 answer someone's chat request) and then sends every typed line to that
 partner, printing what arrives as ``[sender] text``. Commands start with a
-slash: /chat NAME, /users, /history [N], /help, /quit (or Ctrl-D).
+slash: /chat NAME, /decline NAME, /users, /history [N], /help, /quit (or
+Ctrl-D). A line that cannot be sent because the server is unreachable waits in
+an outbox and is sent, in order, once the server is back.
 
 The protocol lives in :mod:`spartan_client`; this module is only the terminal
 user interface: :class:`Console` (prompts and asynchronous lines that do not
@@ -17,34 +19,92 @@ does).
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import re
 import select
+import shlex
 import signal
 import sys
 import threading
-from typing import Callable, List, Optional, TextIO
+from typing import Callable, Deque, List, NamedTuple, Optional, TextIO
 
-import grpc
 
-from spartan_client import (
-    DEFAULT_SERVER,
-    InboxFollower,
-    SpartanClient,
-    SpartanError,
-    pb,
-)
+def _missing_dependencies(err: ImportError) -> None:
+    """Says in one sentence how to get grpcio and protobuf, and exits with status 2."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    python = os.path.relpath(os.path.join(here, "..", "..", ".venv", "bin", "python"))
+    script = os.path.relpath(os.path.abspath(__file__))
+    args = shlex.join(sys.argv[1:]) if len(sys.argv) > 1 else "USER"
+    requirements = os.path.relpath(os.path.join(here, "requirements.txt"))
+    sys.stderr.write(
+        f"client.py needs grpcio and protobuf ({err.name or err} is missing): run 'make venv' in the "
+        f"repository root, then use {python} {script} {args} (or pip install -r {requirements}).\n"
+    )
+    sys.exit(2)
+
+
+try:
+    import grpc
+
+    from spartan_client import (
+        DEFAULT_SERVER,
+        InboxFollower,
+        SpartanClient,
+        SpartanError,
+        new_message_id,
+        pb,
+    )
+except ImportError as _err:  # the system python, say, without the virtualenv
+    if __name__ != "__main__" or (_err.name or "").partition(".")[0] not in ("grpc", "google"):
+        raise
+    _missing_dependencies(_err)
 
 TAG = "[Spartan]"
 HISTORY_DEFAULT = 20
 HELP = (
-    f"{TAG} Commands: /chat USER switches to USER, /history [N] shows the last N messages "
-    f"(default {HISTORY_DEFAULT}),\n"
-    f"{TAG} /users lists the users, /help shows this, /quit (or Ctrl-D) leaves."
+    f"{TAG} Commands: /chat USER switches to USER (accepting their request), "
+    "/decline USER declines USER's request,\n"
+    f"{TAG} /history [N] shows the last N messages (default {HISTORY_DEFAULT}), "
+    "/users lists the users and who is online,\n"
+    f"{TAG} /help shows this, /quit (or Ctrl-D) leaves. Up and Down recall earlier lines."
 )
+
+#: Send errors after which the same line waits in the outbox: the server is
+#: unreachable or failed for a reason of its own, so it may well take the line
+#: later. A refusal of the line itself (RESOURCE_EXHAUSTED: far too big, too
+#: many waiting for an answer) is the user's to hear, not to retry: "Not sent:
+#: ...". The same set as the Go CLI's waits().
+RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+#: The outbox's retry pauses: from the first to the last, doubling.
+OUTBOX_RETRY_MIN, OUTBOX_RETRY_MAX = 1.0, 5.0
+#: How much of a line not used is quoted.
+QUOTE_CHARS = 20
 
 #: Exit statuses, as the Go CLI's.
 EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
+
+
+class Queued(NamedTuple):
+    """A typed line to send: its receiver, its text and its client message id.
+
+    The id is made once, when the line is typed, and every attempt to send
+    the line (the first, each retry of the outbox, the send again after
+    asking a partner the server had forgotten) carries it: the server stores
+    the line once even when an answer was lost and the line is sent again.
+    """
+
+    receiver: str
+    text: str
+    msg_id: str
 
 
 class Console:
@@ -63,6 +123,10 @@ class Console:
     line printed while a prompt shows goes on a line of its own and the
     prompt is printed again. ``leave(text)`` prints a last line after which
     no prompt is shown.
+
+    On a terminal, a line the user had begun when the prompt changed (a
+    chat request replaced "Enter a user", say) answers a question that is
+    no longer asked: read() does not return it, says so and reads again.
     """
 
     def __init__(self, inp: TextIO = sys.stdin, out: TextIO = sys.stdout, tty: Optional[bool] = None):
@@ -95,6 +159,8 @@ class Console:
         self._redraw = False
         #: Once set (leave()), no prompt is shown any more.
         self._left = False
+        #: On a terminal: the prompt changed while a line was half typed.
+        self._changed_under_typing = False
         self._hooked = False
         if self.tty:
             try:
@@ -149,6 +215,8 @@ class Console:
                 return
             if self.tty:
                 buf = self._readline.get_line_buffer() if self._readline else ""
+                if buf:
+                    self._changed_under_typing = True
                 self._write("\r\x1b[K" + prompt + buf)
             else:
                 self._write("\n" + prompt)
@@ -173,33 +241,9 @@ class Console:
         Raises KeyboardInterrupt after interrupt() (and on Ctrl-C).
         """
         with self.lock:
-            if self._left or self._interrupted.is_set():
-                raise KeyboardInterrupt
-            self._prompt = prompt
-            if not self.tty:
-                self._reading = True
-                self._write(self._fresh_line() + prompt)
-            elif self._hooked:
-                # The prompt shows only once readline has drawn it (_prompt_drawn):
-                # a line printed before that must not draw it too.
-                self._pending, self._redraw = True, False
-            else:  # pragma: no cover - a readline without the hook
-                self._reading = True
-                self._at_line_start = False  # input() shows the prompt
+            self._begin_read(prompt)
         if self.tty:
-            try:
-                text = input(prompt)
-            except EOFError:
-                text = None  # the cursor stays after the prompt
-            finally:
-                with self.lock:
-                    self._reading = self._pending = self._redraw = False
-            if text is not None:
-                with self.lock:
-                    self._at_line_start = True  # the terminal echoed Enter
-                    if self._left:
-                        raise KeyboardInterrupt
-            return text
+            return self._read_tty(prompt)
         try:
             text = self._read_pipe_line()
         except BaseException:
@@ -212,6 +256,49 @@ class Console:
                 raise KeyboardInterrupt  # leaving: no echo after the last line
             self._write("\n" if text is None else text + "\n")  # echo, as a terminal would
         return text
+
+    def _begin_read(self, prompt: str) -> None:
+        """Sets up the state for reading a line at ``prompt``; self.lock is held."""
+        if self._left or self._interrupted.is_set():
+            raise KeyboardInterrupt
+        self._prompt = prompt
+        self._changed_under_typing = False
+        if not self.tty:
+            self._reading = True
+            self._write(self._fresh_line() + prompt)
+        elif self._hooked:
+            # The prompt shows only once readline has drawn it (_prompt_drawn):
+            # a line printed before that must not draw it too.
+            self._pending, self._redraw = True, False
+        else:  # pragma: no cover - a readline without the hook
+            self._reading = True
+            self._at_line_start = False  # input() shows the prompt
+
+    def _read_tty(self, prompt: str) -> Optional[str]:
+        """read() on a terminal: input() until a line is typed under the prompt showing."""
+        while True:
+            try:
+                text = input(prompt)
+            except EOFError:
+                text = None  # the cursor stays after the prompt
+            finally:
+                with self.lock:
+                    self._reading = self._pending = self._redraw = False
+                    changed, self._changed_under_typing = self._changed_under_typing, False
+            if text is None:
+                return None
+            with self.lock:
+                self._at_line_start = True  # the terminal echoed Enter
+                if self._left:
+                    raise KeyboardInterrupt
+                if not changed or not text.strip():
+                    return text
+                # Begun as the answer to the previous prompt: not used.
+                self._write(
+                    f"{TAG} The prompt changed while you were typing, so \"{quote(text)}\" was not used.\n"
+                )
+                prompt = self._prompt
+                self._begin_read(prompt)
 
     def leave(self, text: str) -> None:
         """Prints ``text`` as the last line: no prompt is shown after it any more.
@@ -275,6 +362,12 @@ class ChatApp:
     :class:`InboxFollower` thread hands over what arrives (:meth:`on_message`).
     Both change the state below under ``console.lock``, so a line from the
     server never cuts into the lines a command prints.
+
+    A typed line the server cannot take for now (it is unreachable, say)
+    waits in :attr:`outbox`, and so does every line typed after it, in order.
+    The outbox is sent when the inbox follower reconnects, and by a worker
+    thread that retries with a growing pause; the worker runs only while the
+    outbox holds lines.
     """
 
     def __init__(self, client: SpartanClient, console: Console, server: str, give_up: float):
@@ -290,6 +383,15 @@ class ChatApp:
         self.requests: List[str] = []
         #: Users we chat with or have asked (their chat requests are accepted silently).
         self.partners: set = set()
+        #: The other users who have a stream open, as far as we know.
+        self.online: set = set()
+        #: Typed lines not sent yet, oldest first, with their receivers and ids.
+        self.outbox: Deque[Queued] = collections.deque()
+        self._outbox_worker: Optional[threading.Thread] = None
+        #: Wakes the outbox worker before its pause ends (reconnected, or leaving).
+        self._outbox_wake = threading.Event()
+        #: Set once leaving: nothing more is sent.
+        self._closing = False
         self.exit_code = 0
         self._fatal = False
         self._main = threading.main_thread()
@@ -314,6 +416,13 @@ class ChatApp:
             )
         return f"{TAG} Enter a user whom you want to chat with: "
 
+    def remind(self, asker: str) -> None:
+        """Says, while chatting, that ``asker`` waits for an answer."""
+        self.say(
+            f"{asker} is requesting to chat with you. "
+            f"Type /chat {asker} to accept or /decline {asker} to decline."
+        )
+
     # -- start and stop ----------------------------------------------------------
 
     def start(self) -> None:
@@ -321,6 +430,7 @@ class ChatApp:
         login = self.client.login()
         self.others = list(login.others)
         self.requests = list(login.chat_requests)
+        self.online = set(login.online)
         port = self.server.rpartition(":")[2]
         self.say(f"Connected to Spartan Server at port {port}.")
         self.say("User list: " + ",".join(self.others))
@@ -347,7 +457,12 @@ class ChatApp:
         return self.exit_code
 
     def close(self) -> None:
-        """Stops the follower (acknowledging what was shown) and closes the connection."""
+        """Says what was not sent, stops the follower (acknowledging what was
+        shown) and closes the connection."""
+        with self.console.lock:
+            self._closing = True
+            self.report_unsent()
+        self._outbox_wake.set()
         if self.follower is not None:
             self.follower.stop(ack=not self._fatal)
         self.console.finish()
@@ -390,6 +505,8 @@ class ChatApp:
             elif name == "/chat":
                 if self.check_user(arg):
                     self.start_chat(arg)
+            elif name == "/decline":
+                self.decline(arg)
             elif name == "/history":
                 self.show_history(arg)
             else:
@@ -404,7 +521,11 @@ class ChatApp:
         if name == self.me:
             self.say("You cannot chat with yourself. User list: " + ",".join(self.others))
             return False
-        if name not in self.others:
+        return self.check_known(name)
+
+    def check_known(self, name: str) -> bool:
+        """Says that there is no user ``name`` and returns False, or returns True."""
+        if name != self.me and name not in self.others:
             self.say(f'There is no user named "{name}". User list: ' + ",".join(self.others))
             return False
         return True
@@ -436,6 +557,30 @@ class ChatApp:
             return
         self.start_chat(line)
 
+    def decline(self, name: str) -> None:
+        """/decline USER: declines USER's chat request."""
+        if not name:
+            self.say("Name a user: /decline USER.")
+            return
+        if not self.check_known(name):
+            return
+        self.refresh_requests()
+        not_asked = f"{name} has not asked to chat with you."
+        if name not in self.requests:
+            self.say(not_asked)
+            return
+        try:
+            self.client.answer_chat(name, accept=False)
+        except SpartanError as err:
+            if err.code == grpc.StatusCode.FAILED_PRECONDITION:  # answered elsewhere meanwhile
+                self.requests.remove(name)
+                self.say(not_asked)
+            else:
+                self.say(f"Could not decline {name}'s request: {describe(err)}.")
+            return
+        self.requests.remove(name)
+        self.say(f"You declined {name}'s chat request.")
+
     def start_chat(self, peer: str) -> None:
         """Makes ``peer`` the partner: accepts their request if they asked, else asks them."""
         if peer in self.requests:
@@ -444,30 +589,169 @@ class ChatApp:
             except SpartanError as err:
                 self.say(f"Could not accept {peer}'s request: {describe(err)}.")
                 return
+            online = peer in self.online
         else:
             try:
-                self.client.request_chat(peer)
+                online = self.client.request_chat_response(peer).peer_online
             except SpartanError as err:
                 self.say(f"Could not ask {peer} to chat: {describe(err)}.")
                 return
+            (self.online.add if online else self.online.discard)(peer)
         if peer in self.requests:
             self.requests.remove(peer)
         self.partners.add(peer)
         self.partner = peer
         self.say(f"You are now ready to chat with {peer}.")
+        if not online:
+            self.say(f"{peer} is offline; your messages will wait for them.")
+        # A request shown earlier may have been answered since (on another client).
+        self.refresh_requests()
         for asker in self.requests:
-            self.say(f"{asker} is requesting to chat with you. Type /chat {asker} to accept.")
+            self.remind(asker)
+
+    def refresh_requests(self) -> None:
+        """Brings the waiting requests up to date from Login.
+
+        Requests answered meanwhile go; new ones are added after the known
+        ones, except a partner's (on_message accepts those). Who is online
+        comes from the stream alone (see note_presence).
+        """
+        try:
+            login = self.client.login()
+        except SpartanError:
+            return  # cannot tell: keep what we know
+        waiting = list(login.chat_requests)
+        kept = [u for u in self.requests if u in waiting]
+        self.requests = kept + [u for u in waiting if u not in kept and u not in self.partners]
+
+    # -- sending and the outbox ------------------------------------------------------
+
+    SENT, DROPPED, RETRY = "sent", "dropped", "retry"
 
     def send(self, text: str) -> None:
-        """Sends a typed line to the partner."""
+        """Sends a typed line to the partner, or queues it behind lines that wait.
+
+        The line gets its client message id here, once: see :class:`Queued`.
+        """
+        line = Queued(self.partner, text, new_message_id())
+        if self.outbox:
+            self.outbox.append(line)  # in order, behind the others
+            return
+        if self.deliver(line) == self.RETRY:
+            self.outbox.append(line)
+            self.say(
+                "Not sent yet: the server is unreachable. "
+                "What you type waits and is sent, in order, when it is back."
+            )
+            self._start_outbox_worker()
+
+    @staticmethod
+    def retryable(err: SpartanError) -> bool:
+        """Whether a line that failed with ``err`` waits in the outbox (see RETRYABLE)."""
+        return err.code in RETRYABLE
+
+    def deliver(self, line: Queued) -> str:
+        """Sends one line; returns SENT, DROPPED (refused, and said why) or RETRY.
+
+        If the server no longer knows the conversation (it lost its data:
+        FAILED_PRECONDITION to a partner), it asks the partner again once and
+        sends the line once more. Every attempt carries the line's id.
+        """
+        receiver = line.receiver
         try:
-            self.client.send(self.partner, text)
+            self.client.send(receiver, line.text, client_msg_id=line.msg_id)
+            return self.SENT
         except SpartanError as err:
-            self.say(f"Not sent: {describe(err)}.")
+            failure = err
+        if self.retryable(failure):
+            return self.RETRY
+        if failure.code == grpc.StatusCode.FAILED_PRECONDITION and self.lost_chat(receiver, failure):
+            try:
+                resp = self.client.request_chat_response(receiver)
+            except SpartanError as err:
+                if self.retryable(err):
+                    return self.RETRY
+            else:
+                (self.online.add if resp.peer_online else self.online.discard)(receiver)
+                self.say(f"The server had lost your chat with {receiver}; asked {receiver} again.")
+                try:
+                    self.client.send(receiver, line.text, client_msg_id=line.msg_id)
+                    return self.SENT
+                except SpartanError as err:
+                    if self.retryable(err):
+                        return self.RETRY
+                    failure = err
+        self.say(f"Not sent: {describe(failure)}.")
+        return self.DROPPED
+
+    def lost_chat(self, receiver: str, err: SpartanError) -> bool:
+        """Whether a FAILED_PRECONDITION sending to ``receiver`` means the server lost the chat.
+
+        We chose to chat with them, so the server knew the conversation; unless
+        they declined (their decline may not have reached our stream yet).
+        """
+        # SendMsg answers FAILED_PRECONDITION both when the server has no
+        # record of the chat ("alice has not asked bob to chat yet": it lost
+        # its data) and when the receiver declined it ("bob declined alice's
+        # chat request"), and only the server's sentence tells the two apart.
+        # After a decline, asking again would push on bob a request he has
+        # just refused and queue the line for him: it is reported as not sent
+        # instead, and the CHAT_DECLINED event, which may still be on its way
+        # to our stream, ends the chat.
+        return receiver in self.partners and "declined" not in err.details
+
+    def _start_outbox_worker(self) -> None:
+        """Starts the outbox worker unless it runs; console.lock is held."""
+        if self._outbox_worker is not None or self._closing:
+            return
+        self._outbox_wake.clear()
+        self._outbox_worker = threading.Thread(target=self._outbox_loop, name="spartan-outbox", daemon=True)
+        self._outbox_worker.start()
+
+    def _outbox_loop(self) -> None:
+        """The outbox worker: retries after 1, 2, 4, 5, 5... seconds (or when woken) until it is empty."""
+        pause = OUTBOX_RETRY_MIN
+        while True:
+            woken = self._outbox_wake.wait(pause)
+            self._outbox_wake.clear()
+            with self.console.lock:
+                if not self._closing:
+                    self.flush_outbox()
+                if self._closing or not self.outbox:
+                    self._outbox_worker = None
+                    return
+            pause = OUTBOX_RETRY_MIN if woken else min(pause * 2, OUTBOX_RETRY_MAX)
+
+    def flush_outbox(self) -> None:
+        """Sends the waiting lines in order until one has to wait again; console.lock is held."""
+        sent = 0
+        while self.outbox and not self._closing:
+            result = self.deliver(self.outbox[0])
+            if result == self.RETRY:
+                break
+            self.outbox.popleft()
+            if result == self.SENT:
+                sent += 1
+        if sent:
+            self.say(f"Sent {plural(sent, 'waiting message', 'waiting messages')}.")
+
+    def report_unsent(self) -> None:
+        """Leaving: says how many typed lines were not sent, and forgets them."""
+        if self.outbox:
+            n = len(self.outbox)
+            self.say(f"{plural(n, 'message you typed was', 'messages you typed were')} not sent.")
+            self.outbox.clear()
+
+    # -- other commands ----------------------------------------------------------------
 
     def show_users(self) -> None:
-        """Prints the other users."""
+        """Prints the other users, and who of them is online."""
         self.say("User list: " + ",".join(self.others))
+        online = [u for u in self.others if u in self.online]
+        if online:
+            self.say("Online now: " + ",".join(online) + ".")
+        else:
+            self.say("Nobody else is online.")
 
     def show_history(self, arg: str) -> None:
         """Prints the last N messages with the partner."""
@@ -478,7 +762,7 @@ class ChatApp:
             if count < 1:
                 raise ValueError
         except ValueError:
-            self.say(f'/history takes a number of messages, not "{arg}".')
+            self.say(f'/history takes a number of messages (1 or more), not "{arg}".')
             return
         if not self.partner:
             self.say("Pick a user first: /history shows the conversation with the user you chat with.")
@@ -506,6 +790,8 @@ class ChatApp:
             kind = msg.type
             if kind == pb.MESSAGE_TYPE_TEXT:
                 self.console.line(f"[{msg.sender}] {display(msg)}")
+            elif kind == pb.MESSAGE_TYPE_PRESENCE:
+                self.note_presence(msg.sender, msg.online)
             elif kind == pb.MESSAGE_TYPE_CHAT_REQUEST:
                 asker = msg.sender
                 if asker in self.requests:
@@ -522,7 +808,7 @@ class ChatApp:
                     return
                 self.requests.append(asker)
                 if self.partner:
-                    self.say(f"{asker} is requesting to chat with you. Type /chat {asker} to accept.")
+                    self.remind(asker)
                 elif len(self.requests) > 1:
                     # The user is answering an earlier request: say so at once;
                     # this one's prompt comes once that is answered.
@@ -538,8 +824,32 @@ class ChatApp:
                 if self.partner == msg.sender:
                     self.partner = None
                     self.console.set_prompt(self.prompt())
-            elif msg.note:  # a system notice, or a type this client does not know
+            elif msg.note:
+                # A system notice (the server lost the messages it had
+                # stored, say), or a type this client does not know.
                 self.say(msg.note)
+
+    def note_presence(self, user: str, online: bool) -> None:
+        """Records whether ``user`` is online; says so if the partner's state changed.
+
+        Every stream, the first and each one after a reconnection, starts
+        with one PRESENCE event for every other user, online or not, then
+        sends one per change: the stream alone keeps :attr:`online` up to
+        date (Login's list only seeds it at start), so a partner who came or
+        went while the connection was down is announced once, from the new
+        stream's first events, and nothing is said when nothing changed.
+        """
+        was = user in self.online
+        if online:
+            self.online.add(user)
+        else:
+            self.online.discard(user)
+        if user != self.partner or was == online:
+            return
+        if online:
+            self.say(f"{user} is online.")
+        else:
+            self.say(f"{user} is offline; your messages will wait for them.")
 
     def still_asking(self, asker: str) -> bool:
         """Whether ``asker``'s request still waits for an answer, as the server says.
@@ -557,8 +867,14 @@ class ChatApp:
         self.say("Lost connection to Spartan Server; reconnecting...")
 
     def on_reconnected(self) -> None:
-        """The follower reached the server again."""
-        self.say("Reconnected.")
+        """The follower reached the server again: send the outbox.
+
+        Who came or went meanwhile arrives as the new stream's first events.
+        """
+        with self.console.lock:
+            self.say("Reconnected.")
+            if self.outbox:
+                self._outbox_wake.set()
 
     def on_give_up(self, err: SpartanError) -> None:
         """The follower cannot go on: say why and make the main thread leave with status 1."""
@@ -569,8 +885,22 @@ class ChatApp:
         with self.console.lock:
             self.exit_code = EXIT_SERVER
             self._fatal = True
+            self._closing = True
+            self.report_unsent()
             self.console.leave(f"{TAG} {text}")  # the last line: no prompt after it
+        self._outbox_wake.set()
         self.console.interrupt(self._main, self.leaving)
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """``1 one`` or ``n many``."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def quote(text: str) -> str:
+    """At most the first QUOTE_CHARS characters of a typed line, for a sentence about it."""
+    text = printable(text)
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "\u2026"
 
 
 def describe(err: SpartanError) -> str:
@@ -669,6 +999,14 @@ def login_failed(client: SpartanClient, server: str, err: SpartanError) -> int:
 
 def main(argv: Optional[List[str]] = None, console_factory: Callable[[], Console] = Console) -> int:
     """Runs the client; returns the process exit status."""
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C must leave even when we were started with SIGINT ignored: a
+        # shell starting a background job (`client.py alice &`, or a script
+        # or CI runner that does so) sets it to SIG_IGN, and Python then
+        # keeps it ignored instead of installing its KeyboardInterrupt
+        # handler, so Ctrl-C (or `kill -INT`) would do nothing at all. Put
+        # Python's own handler back before anything else.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     args = parse_args(argv)
     server = normalise_server(args.server)
     client = SpartanClient(server, args.user)

@@ -9,8 +9,10 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
   and sentence.
 * :class:`InboxFollower` follows a user's inbox on a background thread: it
   reads the ``ReceiveMsg`` stream, reconnects with backoff after a dropped
-  connection, resumes from the last sequence number it saw, drops duplicates
-  by id, and acknowledges (``Ack``) what it has handed over, coalesced.
+  connection, resumes from the last position it saw (an epoch and a
+  sequence number), drops duplicates, and acknowledges (``Ack``) what it has
+  handed over, coalesced; live-only events (``seq`` 0: presence, server
+  notices) pass straight through.
 
 Only ``grpcio`` and ``protobuf`` are needed. Example::
 
@@ -30,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from typing import Callable, Iterator, Optional, Sequence, Union
 
 import grpc
@@ -43,14 +46,28 @@ __all__ = [
     "SpartanClient",
     "SpartanError",
     "Subscription",
+    "new_message_id",
     "pb",
 ]
 
 #: The server address the brief uses.
 DEFAULT_SERVER = "localhost:3000"
 
-#: The largest page the History RPC returns.
+#: The largest ``page_size`` the History RPC takes. It is an upper bound only:
+#: a page also holds at most about 3 MiB of messages (the server's
+#: ``chat.MaxPageBytes``), so that it stays under gRPC's usual 4 MiB receive
+#: limit, and ``next_before_seq`` leads on to the rest.
 MAX_PAGE_SIZE = 500
+
+
+def new_message_id() -> str:
+    """Returns a fresh id for a message to send (a random UUID), as the Go client's NewMessageID.
+
+    Make one per message and send it again with every retry of that message
+    (``SpartanClient.send(..., client_msg_id=...)``): the server stores the
+    message once however often it arrives.
+    """
+    return str(uuid.uuid4())
 
 # The channel retries a lost connection quickly, so that a restarted server is
 # found again within a second or two rather than after gRPC's default backoff
@@ -113,8 +130,8 @@ class Subscription:
 
     Iteration raises :class:`SpartanError` when the stream fails (for instance
     ``UNAVAILABLE`` when the server shuts down, ``OUT_OF_RANGE`` when the
-    requested seq is past the end of the inbox). After ``cancel()`` the
-    iteration simply ends.
+    requested seq is past the end of the inbox and no epoch was given). After
+    ``cancel()`` the iteration simply ends.
     """
 
     def __init__(self, call):
@@ -184,7 +201,7 @@ class SpartanClient:
     # -- RPCs ----------------------------------------------------------------
 
     def login(self) -> pb.LoginResponse:
-        """Checks the user and returns ``others``, ``max_message_bytes`` and ``chat_requests``."""
+        """Checks the user and returns ``others``, ``max_message_bytes``, ``chat_requests`` and ``online``."""
         return _call(self.stub.Login, pb.LoginRequest(user=self.user), self.timeout)
 
     def list_users(self) -> list:
@@ -193,48 +210,90 @@ class SpartanClient:
 
     def request_chat(self, peer: str) -> int:
         """Asks ``peer`` to chat; returns the new ``pb.ConversationState`` (REQUESTED or ACCEPTED)."""
+        return self.request_chat_response(peer).state
+
+    def request_chat_response(self, peer: str) -> pb.RequestChatResponse:
+        """Asks ``peer`` to chat; returns the whole response: ``state`` and ``peer_online``."""
         req = pb.RequestChatRequest(user=self.user, peer=peer)
-        return _call(self.stub.RequestChat, req, self.timeout).state
+        return _call(self.stub.RequestChat, req, self.timeout)
 
     def answer_chat(self, peer: str, accept: bool = True) -> pb.AnswerChatResponse:
         """Accepts or declines ``peer``'s chat request; returns ``state`` and ``released``."""
         req = pb.AnswerChatRequest(user=self.user, peer=peer, accept=accept)
         return _call(self.stub.AnswerChat, req, self.timeout)
 
-    def send(self, receiver: str, text: Union[str, bytes]) -> pb.SendMsgResponse:
-        """Sends one message (``str`` is encoded as UTF-8); returns ``id``, ``sent_time``, ``pending``."""
+    def send(
+        self, receiver: str, text: Union[str, bytes], client_msg_id: Optional[str] = None
+    ) -> pb.SendMsgResponse:
+        """Sends one message (``str`` is encoded as UTF-8); returns ``id``, ``sent_time``, ``pending``.
+
+        ``client_msg_id`` makes the send idempotent: the server stores a
+        message once per id (it remembers each sender's newest 1,024 ids) and
+        answers a repeat with the first answer. To retry a message whose
+        answer was lost, send it again with the same id. ``None`` (the
+        default) makes a fresh one for this call (:func:`new_message_id`);
+        ``""`` sends none. An id is 1 to 64 letters, digits, '-' or '_';
+        another is refused (``INVALID_ARGUMENT``), and so is an id used before
+        for another receiver.
+        """
         payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         req = pb.SendMsgRequest(
             user=self.user,
             receiver=receiver,
             payload=payload,
             encryption=pb.ENCRYPTION_PLAINTEXT,
+            client_msg_id=new_message_id() if client_msg_id is None else client_msg_id,
         )
         return _call(self.stub.SendMsg, req, self.timeout)
 
-    def receive(self, seq: int = 0) -> Subscription:
-        """Opens the inbox stream after ``seq`` (0: after the last acknowledged message)."""
-        return Subscription(self.stub.ReceiveMsg(pb.Message(receiver=self.user, seq=seq)))
+    def receive(self, seq: int = 0, epoch: str = "") -> Subscription:
+        """Opens the inbox stream after ``seq`` (0: after the last acknowledged message).
 
-    def ack(self, seq: int) -> None:
-        """Records that the user has shown the inbox up to ``seq``."""
-        _call(self.stub.Ack, pb.AckRequest(user=self.user, seq=seq), self.timeout)
+        ``epoch`` is the epoch ``seq`` counts in (``Message.epoch`` of the
+        message it comes from; "": unknown). If the server's store is of
+        another epoch (it lost its data), the stream starts with a
+        ``MESSAGE_TYPE_SYSTEM`` notice (``seq`` 0) and resumes after the
+        position acknowledged in the new epoch.
+        """
+        return Subscription(self.stub.ReceiveMsg(pb.Message(receiver=self.user, seq=seq, epoch=epoch)))
+
+    def ack(self, seq: int, epoch: str = "") -> None:
+        """Records that the user has shown the inbox up to ``seq`` of ``epoch``.
+
+        An ``epoch`` other than the server's is refused (``FAILED_PRECONDITION``);
+        "" is not checked.
+        """
+        _call(self.stub.Ack, pb.AckRequest(user=self.user, seq=seq, epoch=epoch), self.timeout)
 
     def history(self, peer: str, before_seq: int = 0, page_size: int = 0) -> pb.HistoryResponse:
-        """Returns one page of the conversation with ``peer`` (oldest first) and ``next_before_seq``."""
+        """Returns one page of the conversation with ``peer`` (oldest first) and ``next_before_seq``.
+
+        ``page_size`` (0: 50; at most :data:`MAX_PAGE_SIZE`) is an upper bound:
+        a page also stops at about 3 MiB of messages, so it may hold fewer
+        even when older ones exist. Follow ``next_before_seq`` (0: this page
+        reaches the first message) for the rest, or use :meth:`last_messages`.
+        """
         req = pb.HistoryRequest(user=self.user, peer=peer, before_seq=before_seq, page_size=page_size)
         return _call(self.stub.History, req, self.timeout)
 
     def last_messages(self, peer: str, count: int) -> list:
-        """Returns the last ``count`` messages with ``peer``, oldest first, paging as needed."""
+        """Returns the last ``count`` messages with ``peer`` (fewer if there are not as many), oldest first.
+
+        It pages backwards as the server leads: a page may hold fewer messages
+        than asked for (it is bounded by bytes too), so it follows
+        ``next_before_seq`` until it has ``count`` messages or that is 0.
+        """
         out: list = []
         before = 0
         while count > len(out):
             page = self.history(peer, before, min(count - len(out), MAX_PAGE_SIZE))
             out[:0] = list(page.messages)
-            if not page.messages or page.next_before_seq == 0:
+            nxt = page.next_before_seq
+            # 0: the page reaches the first message. A "next" that does not
+            # lead backwards would page for ever: stop rather than loop.
+            if nxt == 0 or (before and nxt >= before):
                 break
-            before = page.next_before_seq
+            before = nxt
         return out
 
 
@@ -247,17 +306,39 @@ class InboxFollower:
     """Follows one user's inbox on a daemon thread, surviving dropped connections.
 
     ``on_message(msg)`` is called, on the follower's thread, once per message
-    in inbox order; duplicates (same ``id``) are dropped. Once it returns, the
-    message counts as shown and is acknowledged with ``Ack`` (at most every
-    ``ack_interval`` seconds, and once more by :meth:`stop`).
+    in inbox order; duplicates (a sequence number already handed over, or the
+    same ``id``) are dropped. Once it returns, the message counts as shown and
+    is acknowledged with ``Ack`` (at most every ``ack_interval`` seconds, and
+    once more by :meth:`stop`). Live-only events (``seq`` 0, no ``id``: the
+    ``MESSAGE_TYPE_PRESENCE`` events a stream starts with, one for every other
+    user, and sends on each change; a server's ``MESSAGE_TYPE_SYSTEM``
+    notice) are handed over as they come, every one: they are neither
+    de-duplicated nor acknowledged, and do not move the resume position.
+
+    The position is an epoch and a sequence number: every stored message
+    carries the epoch of the server's store (``Message.epoch``), and a server
+    that lost its data (an in-memory server restarted, say) starts a new
+    epoch whose inbox counts from 1 again. A message of another epoch resets
+    the position to (that epoch, 0) before it is compared, and the follower
+    resumes with both, so the server can tell a position from before its
+    loss: it then starts the stream with a ``MESSAGE_TYPE_SYSTEM`` notice
+    (``seq`` 0; ``note`` says messages were lost) and resumes after what was
+    acknowledged in the new epoch. The notice carries the new epoch as well,
+    and resets the position just the same: a stream that drops again before
+    any message of the new epoch came resumes in it, without a second notice.
+    Acknowledgements carry the epoch too.
 
     When the stream fails for a transient reason the follower calls
     ``on_lost(error)``, retries with a growing backoff and resumes after the
-    last sequence number it saw, calling ``on_reconnected()`` once the server
+    last position it saw, calling ``on_reconnected()`` once the server
     answers again. If that takes longer than ``give_up`` seconds it calls
     ``on_give_up(error)`` and stops. A permanent error (an unknown user, say;
-    ``error.permanent`` is true) calls ``on_give_up`` at once. If the server no longer knows the seq
-    (``OUT_OF_RANGE``, e.g. a restarted in-memory server) it resumes with 0.
+    ``error.permanent`` is true) calls ``on_give_up`` at once. If the server
+    answers ``OUT_OF_RANGE`` (it has fewer messages than we saw, and the
+    position names no epoch: a server without epochs, say) it resumes with 0.
+
+    ``seq`` and ``epoch`` are where to start (0: after the last acknowledged
+    message); :attr:`last_seq` and :attr:`last_epoch` say where it is.
     """
 
     def __init__(
@@ -270,6 +351,7 @@ class InboxFollower:
         on_give_up: Optional[Callable[[SpartanError], None]] = None,
         give_up: float = 30.0,
         seq: int = 0,
+        epoch: str = "",
         ack_interval: float = 0.5,
         backoff: Sequence[float] = (0.1, 2.0),
     ):
@@ -281,8 +363,12 @@ class InboxFollower:
         self.give_up = give_up
         self.ack_interval = ack_interval
         self._backoff_min, self._backoff_max = backoff
-        self._seq = seq
-        self._acked = seq
+        #: The resume position, (epoch, seq) of the last message handed over;
+        #: written by the follower thread only, as one tuple.
+        self._pos = (epoch, seq)
+        #: The position to acknowledge and the last one acknowledged (under _ack_lock).
+        self._ack_lock = threading.Lock()
+        self._ack_want = self._acked = (epoch, seq)
         self._seen_ids: collections.OrderedDict = collections.OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -296,7 +382,12 @@ class InboxFollower:
     @property
     def last_seq(self) -> int:
         """The sequence number of the last message handed to ``on_message``."""
-        return self._seq
+        return self._pos[1]
+
+    @property
+    def last_epoch(self) -> str:
+        """The epoch ``last_seq`` counts in ("" while not known)."""
+        return self._pos[0]
 
     def start(self) -> "InboxFollower":
         """Starts the background threads; returns self."""
@@ -318,15 +409,35 @@ class InboxFollower:
 
     # -- internals -----------------------------------------------------------
 
+    def _shown(self, epoch: str, seq: int) -> None:
+        """Marks the inbox as shown up to (epoch, seq), for the acknowledger.
+
+        Acknowledgements coalesce: a later seq of the same epoch replaces the
+        pending one, and so does any position of another epoch, even a lower
+        seq (a new epoch numbers from 1 again).
+        """
+        with self._ack_lock:
+            want_epoch, want_seq = self._ack_want
+            if epoch != want_epoch or seq > want_seq:
+                self._ack_want = (epoch, seq)
+        self._dirty.set()
+
     def _ack_now(self, timeout: Optional[float] = None) -> None:
-        seq = self._seq
-        if seq <= self._acked:
-            return
+        with self._ack_lock:
+            want = self._ack_want
+            if want == self._acked:
+                return
+        epoch, seq = want
+        req = pb.AckRequest(user=self.client.user, seq=seq, epoch=epoch)
         try:
-            self.client.stub.Ack(pb.AckRequest(user=self.client.user, seq=seq), timeout=timeout or self.client.timeout)
-            self._acked = seq
+            self.client.stub.Ack(req, timeout=timeout or self.client.timeout)
         except grpc.RpcError:
-            pass  # the next ack (or the next session's) catches up
+            # The next ack (or the next session's) catches up. An ack of an
+            # epoch the server no longer has is refused (FAILED_PRECONDITION):
+            # the next message, of the new epoch, replaces it.
+            return
+        with self._ack_lock:
+            self._acked = want
 
     def _ack_loop(self) -> None:
         while not self._stopping.is_set():
@@ -409,15 +520,32 @@ class InboxFollower:
                         continue
                     lost_at, backoff = None, self._backoff_min
                     self.on_reconnected()
-                call = stub.ReceiveMsg(pb.Message(receiver=self.client.user, seq=self._seq))
+                epoch, seq = self._pos
+                call = stub.ReceiveMsg(pb.Message(receiver=self.client.user, seq=seq, epoch=epoch))
                 with self._lock:
                     self._call = call
                 try:
                     async for msg in call:
+                        epoch, seq = self._pos
+                        if msg.epoch and msg.epoch != epoch:
+                            # A new epoch (the server lost its data) numbers
+                            # from 1 again. The notice that says so (seq 0)
+                            # carries it too: switching on it means a stream
+                            # reopened before any message of the new epoch
+                            # has come resumes in it, without a second notice.
+                            epoch, seq = msg.epoch, 0
+                            self._pos = (epoch, seq)
+                        if not msg.seq:
+                            # Live only (presence, a notice): not stored, so
+                            # nothing to de-duplicate, acknowledge or resume after.
+                            self._deliver(msg)
+                            continue
+                        if msg.seq <= seq:
+                            continue  # handed over before a reconnect
                         if self._remember(msg.id):
                             self._deliver(msg)
-                        self._seq = msg.seq
-                        self._dirty.set()
+                        self._pos = (epoch, msg.seq)
+                        self._shown(msg.epoch, msg.seq)
                 except asyncio.CancelledError:
                     if asyncio.current_task().cancelling():
                         raise  # stop()
@@ -430,8 +558,14 @@ class InboxFollower:
                 if self._stopping.is_set():
                     return
                 if err.code == grpc.StatusCode.OUT_OF_RANGE:
-                    self._seq = 0
-                    self._acked = 0
+                    # The server has fewer messages than we saw: it lost its
+                    # data, and our position names no epoch (a server without
+                    # epochs, or a seq given without one). Start over from its
+                    # acknowledged position rather than wait forever, and
+                    # acknowledge the new inbox's lower seqs.
+                    self._pos = ("", 0)
+                    with self._ack_lock:
+                        self._ack_want = self._acked = ("", 0)
                     continue
                 if err.permanent:
                     self.on_give_up(err)

@@ -157,7 +157,7 @@ func TestBriefTranscriptWithBinaries(t *testing.T) {
 		"[Spartan] User list: bob,charlie,eve,foo,bar,baz,qux\n",
 		"[Spartan] Enter a user whom you want to chat with: ")
 	alice.typeLine(t, "bob")
-	alice.screen.Expect(t, wait, "bob\n[Spartan] You are now ready to chat with bob.\n[alice] > ")
+	alice.screen.Expect(t, wait, "bob\n[Spartan] You are now ready to chat with bob.\n[Spartan] bob is offline; your messages will wait for them.\n[alice] > ")
 	alice.typeLine(t, "Hey Bob!")
 	alice.screen.Expect(t, wait, "Hey Bob!\n[alice] > ")
 
@@ -172,7 +172,10 @@ func TestBriefTranscriptWithBinaries(t *testing.T) {
 		"[alice] Hey Bob!\n",
 		"[bob] > ")
 	bob.typeLine(t, "Hi Alice!")
-	alice.screen.Expect(t, wait, "[bob] Hi Alice!\n[alice] > ")
+	alice.screen.Expect(t, wait,
+		"[Spartan] bob is online.\n",
+		"[Spartan] bob accepted your chat request.\n",
+		"[bob] Hi Alice!\n[alice] > ")
 
 	alice.typeLine(t, "/quit")
 	alice.wantExit(t, 0)

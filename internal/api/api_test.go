@@ -130,6 +130,19 @@ func (e *env) send(tb testing.TB, from, to, text string) *spartanv1.SendMsgRespo
 type stream struct {
 	*connect.ServerStreamForClient[spartanv1.Message]
 	cancel context.CancelFunc
+	// presence collects the presence events Receive skipped.
+	presence []*spartanv1.Message
+}
+
+// Receive receives the next inbox message, setting presence events aside.
+func (s *stream) Receive() bool {
+	for s.ServerStreamForClient.Receive() {
+		if s.Msg().GetType() != spartanv1.MessageType_MESSAGE_TYPE_PRESENCE {
+			return true
+		}
+		s.presence = append(s.presence, s.Msg())
+	}
+	return false
 }
 
 // openLimit bounds the wait for a stream's response headers, which the
@@ -682,7 +695,7 @@ func TestReceiveManyMessages(t *testing.T) {
 		}
 		for _, r := range receivers {
 			wg.Go(func() {
-				ms := streams[r].ServerStreamForClient
+				ms := streams[r]
 				ids := map[string]bool{}
 				next := map[string]int{}
 				for seq := uint64(1); seq <= uint64(2+len(senders)*perPair); seq++ {

@@ -13,6 +13,7 @@ var messageTypes = map[chat.Kind]spartanv1.MessageType{
 	chat.KindChatAccepted: spartanv1.MessageType_MESSAGE_TYPE_CHAT_ACCEPTED,
 	chat.KindChatDeclined: spartanv1.MessageType_MESSAGE_TYPE_CHAT_DECLINED,
 	chat.KindSystem:       spartanv1.MessageType_MESSAGE_TYPE_SYSTEM,
+	chat.KindPresence:     spartanv1.MessageType_MESSAGE_TYPE_PRESENCE,
 }
 
 func toMessage(ev *chat.Event) *spartanv1.Message {
@@ -21,16 +22,19 @@ func toMessage(ev *chat.Event) *spartanv1.Message {
 		enc = spartanv1.Encryption_ENCRYPTION_PLAINTEXT
 	}
 	return &spartanv1.Message{
-		Id:         ev.ID,
-		Seq:        ev.Seq,
-		Type:       messageTypes[ev.Kind],
-		Sender:     ev.Sender,
-		Receiver:   ev.Receiver,
-		Group:      ev.Group,
-		SentTime:   timestamppb.New(ev.SentAt),
-		Payload:    ev.Payload,
-		Encryption: enc,
-		Note:       ev.Note,
+		Id:          ev.ID,
+		Seq:         ev.Seq,
+		Type:        messageTypes[ev.Kind],
+		Sender:      ev.Sender,
+		Receiver:    ev.Receiver,
+		Group:       ev.Group,
+		SentTime:    timestamppb.New(ev.SentAt),
+		Payload:     ev.Payload,
+		Encryption:  enc,
+		Note:        ev.Note,
+		Online:      ev.Online,
+		Epoch:       ev.Epoch,
+		ClientMsgId: ev.ClientID,
 	}
 }
 

@@ -41,6 +41,7 @@ func (h *Handler) Login(ctx context.Context, req *connect.Request[spartanv1.Logi
 		Others:          sess.Others,
 		MaxMessageBytes: uint32(h.core.MaxPayload()),
 		ChatRequests:    sess.Requests,
+		Online:          sess.Online,
 	}), nil
 }
 
@@ -55,7 +56,11 @@ func (h *Handler) RequestChat(ctx context.Context, req *connect.Request[spartanv
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	return connect.NewResponse(&spartanv1.RequestChatResponse{State: conversationState(state)}), nil
+	online, err := h.core.Online(ctx, req.Msg.GetPeer())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.RequestChatResponse{State: conversationState(state), PeerOnline: online}), nil
 }
 
 // AnswerChat accepts or declines a chat request.
@@ -73,7 +78,7 @@ func (h *Handler) SendMsg(ctx context.Context, req *connect.Request[spartanv1.Se
 	if _, ok := spartanv1.Encryption_name[int32(m.GetEncryption())]; !ok {
 		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("encryption %d is not one this server knows", m.GetEncryption()))
 	}
-	ev, pending, err := h.core.Send(ctx, m.GetUser(), m.GetReceiver(), m.GetPayload(), int32(m.GetEncryption()))
+	ev, pending, err := h.core.Send(ctx, m.GetUser(), m.GetReceiver(), m.GetPayload(), int32(m.GetEncryption()), m.GetClientMsgId())
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
@@ -96,8 +101,13 @@ func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1
 	if err := stream.Send(nil); err != nil {
 		return h.fail(ctx, fmt.Errorf("open the stream of %s: %w", req.Msg.GetReceiver(), err))
 	}
-	err := h.core.Receive(ctx, req.Msg.GetReceiver(), req.Msg.GetSeq(), func(batch []chat.Event) error {
+	err := h.core.Receive(ctx, req.Msg.GetReceiver(), req.Msg.GetSeq(), req.Msg.GetEpoch(), func(batch []chat.Event) error {
 		for i := range batch {
+			if batch[i].Kind == chat.KindPresence && h.stopping.Err() != nil {
+				// The server is stopping and its streams close one by one:
+				// that is not their users going offline.
+				continue
+			}
 			if err := stream.Send(toMessage(&batch[i])); err != nil {
 				return fmt.Errorf("send to %s: %w", req.Msg.GetReceiver(), err)
 			}
@@ -116,7 +126,7 @@ func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1
 
 // Ack records how far a user has read.
 func (h *Handler) Ack(ctx context.Context, req *connect.Request[spartanv1.AckRequest]) (*connect.Response[spartanv1.AckResponse], error) {
-	if err := h.core.Ack(ctx, req.Msg.GetUser(), req.Msg.GetSeq()); err != nil {
+	if err := h.core.Ack(ctx, req.Msg.GetUser(), req.Msg.GetSeq(), req.Msg.GetEpoch()); err != nil {
 		return nil, h.fail(ctx, err)
 	}
 	return connect.NewResponse(&spartanv1.AckResponse{}), nil

@@ -57,7 +57,7 @@ func BenchmarkReadNewestPage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		err := s.View(b.Context(), func(tx chat.Tx) error {
-			evs, err := tx.ReadBefore("dm/a\x00b", 0, 50)
+			evs, err := tx.ReadBefore("dm/a\x00b", 0, 50, 0)
 			if len(evs) != 50 {
 				return fmt.Errorf("%d events", len(evs))
 			}

@@ -10,16 +10,17 @@ import (
 )
 
 // codecVersion starts every encoded event, so that the encoding can change
-// without rewriting old files.
-const codecVersion = 1
+// without rewriting old files. Version 1 had no ClientID; it is still read.
+const codecVersion = 2
 
 // errTruncated is what decoding a value that ends too early returns.
 var errTruncated = errors.New("truncated event")
 
-// encodeEvent appends ev to dst in the version 1 encoding: the version byte,
+// encodeEvent appends ev to dst in the version 2 encoding: the version byte,
 // then ID, Kind, Sender, Receiver, Group, SentAt (Unix nanoseconds), Payload,
-// Encryption and Note, strings and bytes as a uvarint length and the bytes,
-// numbers as (u)varints. The sequence number is not stored: it is the key.
+// Encryption, Note and ClientID, strings and bytes as a uvarint length and
+// the bytes, numbers as (u)varints. The sequence number is not stored: it is
+// the key. Version 1 is the same without ClientID.
 func encodeEvent(dst []byte, ev *chat.Event) []byte {
 	dst = append(dst, codecVersion)
 	dst = appendString(dst, ev.ID)
@@ -36,12 +37,13 @@ func encodeEvent(dst []byte, ev *chat.Event) []byte {
 	dst = append(dst, ev.Payload...)
 	dst = binary.AppendVarint(dst, int64(ev.Encryption))
 	dst = appendString(dst, ev.Note)
+	dst = appendString(dst, ev.ClientID)
 	return dst
 }
 
 // encodedSize is an upper bound of the length of ev's encoding.
 func encodedSize(ev *chat.Event) int {
-	return 1 + 9*6 + len(ev.ID) + len(ev.Sender) + len(ev.Receiver) + len(ev.Group) + len(ev.Payload) + len(ev.Note) + 3*binary.MaxVarintLen64
+	return 1 + 9*6 + len(ev.ID) + len(ev.Sender) + len(ev.Receiver) + len(ev.Group) + len(ev.Payload) + len(ev.Note) + len(ev.ClientID) + 4*binary.MaxVarintLen64
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -52,11 +54,12 @@ func appendString(dst []byte, s string) []byte {
 // decodeEvent decodes a value made by encodeEvent. It copies everything it
 // keeps: src may be memory that bbolt reuses after the transaction.
 func decodeEvent(src []byte, seq uint64) (chat.Event, error) {
-	if len(src) == 0 || src[0] != codecVersion {
-		if len(src) == 0 {
-			return chat.Event{}, errTruncated
-		}
-		return chat.Event{}, fmt.Errorf("unknown event encoding version %d", src[0])
+	if len(src) == 0 {
+		return chat.Event{}, errTruncated
+	}
+	version := src[0]
+	if version != 1 && version != codecVersion {
+		return chat.Event{}, fmt.Errorf("unknown event encoding version %d", version)
 	}
 	d := decoder{buf: src[1:]}
 	ev := chat.Event{Seq: seq}
@@ -73,6 +76,9 @@ func decodeEvent(src []byte, seq uint64) (chat.Event, error) {
 	}
 	ev.Encryption = int32(d.varint())
 	ev.Note = d.string()
+	if version >= 2 {
+		ev.ClientID = d.string()
+	}
 	if d.err != nil {
 		return chat.Event{}, d.err
 	}

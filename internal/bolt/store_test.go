@@ -71,17 +71,17 @@ func TestLogReads(t *testing.T) {
 		read  func(tx chat.Tx) ([]chat.Event, error)
 		wants []uint64
 	}{
-		{"read all", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 0, 100) }, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
-		{"read after 7", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 7, 100) }, []uint64{8, 9, 10}},
-		{"read limited", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 2, 3) }, []uint64{3, 4, 5}},
-		{"read at head", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 10, 3) }, []uint64{}},
-		{"read after max", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", ^uint64(0), 3) }, []uint64{}},
-		{"read other log", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("nope", 0, 3) }, []uint64{}},
-		{"newest page", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 0, 4) }, []uint64{7, 8, 9, 10}},
-		{"page before 5", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 5, 3) }, []uint64{2, 3, 4}},
-		{"page before 3 reaches the start", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 3, 50) }, []uint64{1, 2}},
-		{"page before 1", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 1, 50) }, []uint64{}},
-		{"page before past head", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 99, 2) }, []uint64{9, 10}},
+		{"read all", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 0, 100, 0) }, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		{"read after 7", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 7, 100, 0) }, []uint64{8, 9, 10}},
+		{"read limited", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 2, 3, 0) }, []uint64{3, 4, 5}},
+		{"read at head", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", 10, 3, 0) }, []uint64{}},
+		{"read after max", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("dm/a\x00b", ^uint64(0), 3, 0) }, []uint64{}},
+		{"read other log", func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("nope", 0, 3, 0) }, []uint64{}},
+		{"newest page", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 0, 4, 0) }, []uint64{7, 8, 9, 10}},
+		{"page before 5", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 5, 3, 0) }, []uint64{2, 3, 4}},
+		{"page before 3 reaches the start", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 3, 50, 0) }, []uint64{1, 2}},
+		{"page before 1", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 1, 50, 0) }, []uint64{}},
+		{"page before past head", func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("dm/a\x00b", 99, 2, 0) }, []uint64{9, 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestEventRoundTrip(t *testing.T) {
 	}{
 		{"text", event(1)},
 		{"zero event", chat.Event{}},
-		{"every field", chat.Event{ID: "x", Kind: chat.KindChatDeclined, Sender: "s", Receiver: "r", Group: "g", SentAt: time.Unix(1, 5).UTC(), Payload: bytes.Repeat([]byte{0, 255}, 1000), Encryption: -3, Note: "é declined"}},
+		{"every field", chat.Event{ID: "x", Kind: chat.KindChatDeclined, Sender: "s", Receiver: "r", Group: "g", SentAt: time.Unix(1, 5).UTC(), Payload: bytes.Repeat([]byte{0, 255}, 1000), Encryption: -3, Note: "é declined", ClientID: "c-1"}},
 	}
 	s, _ := open(t)
 	for i, tt := range tests {
@@ -139,7 +139,7 @@ func TestEventRoundTrip(t *testing.T) {
 			}
 			var got []chat.Event
 			_ = s.View(t.Context(), func(tx chat.Tx) error {
-				got, err = tx.Read(log, 0, 10)
+				got, err = tx.Read(log, 0, 10, 0)
 				return err
 			})
 			want := tt.ev
@@ -220,7 +220,7 @@ func TestConcurrentUpdates(t *testing.T) {
 	}
 	wg.Wait()
 	_ = s.View(t.Context(), func(tx chat.Tx) error {
-		all, err := tx.Read("shared", 0, 1000)
+		all, err := tx.Read("shared", 0, 1000, 0)
 		if err != nil || len(all) != writers*each {
 			t.Fatalf("shared log: %d events, %v", len(all), err)
 		}
@@ -255,7 +255,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	_ = s.View(t.Context(), func(tx chat.Tx) error {
-		evs, err := tx.Read("inbox/bob", 0, 10)
+		evs, err := tx.Read("inbox/bob", 0, 10, 0)
 		v, err2 := tx.Get("cursor/bob")
 		if err != nil || err2 != nil || len(evs) != 5 || string(v) != "3" {
 			t.Errorf("after reopen: %d events (%v), cursor %q (%v)", len(evs), err, v, err2)

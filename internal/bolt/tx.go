@@ -44,6 +44,17 @@ func (t *tx) Put(key string, value []byte) error {
 	return nil
 }
 
+// Delete removes the record under key.
+func (t *tx) Delete(key string) error {
+	if !t.btx.Writable() {
+		return chat.ErrReadOnly
+	}
+	if err := t.btx.Bucket(kvBucket).Delete([]byte(key)); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
+
 // Append stores ev at the end of the log under the next sequence number.
 func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
 	if !t.btx.Writable() {
@@ -54,50 +65,92 @@ func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
 		return 0, fmt.Errorf("create log %q: %w", log, err)
 	}
 	b.FillPercent = logFillPercent
-	seq := uint64(1)
-	if k, _ := b.Cursor().Last(); k != nil {
-		seq = keySeq(k) + 1
+	head, err := t.Head(log)
+	if err != nil {
+		return 0, err
 	}
+	seq := head + 1
 	if err := b.Put(seqKey(seq), encodeEvent(make([]byte, 0, encodedSize(&ev)), &ev)); err != nil {
 		return 0, fmt.Errorf("append to log %q at %d: %w", log, seq, err)
 	}
 	return seq, nil
 }
 
-// Head returns the last sequence number of the log, 0 if it is empty.
-func (t *tx) Head(log string) (uint64, error) {
+// headRecord is the kv record that keeps a log's head once every event of
+// it has been trimmed, so that its numbering goes on.
+func headRecord(log string) []byte { return []byte("loghead/" + log) }
+
+// Trim removes the log's events before sequence number before.
+func (t *tx) Trim(log string, before uint64) error {
+	if !t.btx.Writable() {
+		return chat.ErrReadOnly
+	}
 	b := t.btx.Bucket(logsBucket).Bucket([]byte(log))
 	if b == nil {
-		return 0, nil
+		return nil
 	}
-	k, _ := b.Cursor().Last()
-	if k == nil {
-		return 0, nil
+	head, err := t.Head(log)
+	if err != nil {
+		return err
 	}
-	return keySeq(k), nil
+	var doomed [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && keySeq(k) < before; k, _ = c.Next() {
+		doomed = append(doomed, append([]byte(nil), k...))
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("trim log %q at %d: %w", log, keySeq(k), err)
+		}
+	}
+	if len(doomed) > 0 && before > head {
+		if err := t.btx.Bucket(kvBucket).Put(headRecord(log), seqKey(head)); err != nil {
+			return fmt.Errorf("trim log %q: %w", log, err)
+		}
+	}
+	return nil
 }
 
-// Read returns up to limit events after sequence number after, oldest first.
-func (t *tx) Read(log string, after uint64, limit int) ([]chat.Event, error) {
+// Head returns the last sequence number of the log, 0 if it never had one.
+func (t *tx) Head(log string) (uint64, error) {
+	if b := t.btx.Bucket(logsBucket).Bucket([]byte(log)); b != nil {
+		if k, _ := b.Cursor().Last(); k != nil {
+			return keySeq(k), nil
+		}
+	}
+	// Empty: never used, or trimmed to nothing (then its head was kept).
+	if v := t.btx.Bucket(kvBucket).Get(headRecord(log)); len(v) == 8 {
+		return keySeq(v), nil
+	}
+	return 0, nil
+}
+
+// Read returns up to limit events (and maxBytes of them) after sequence
+// number after, oldest first.
+func (t *tx) Read(log string, after uint64, limit, maxBytes int) ([]chat.Event, error) {
 	b := t.btx.Bucket(logsBucket).Bucket([]byte(log))
 	if b == nil || limit <= 0 || after == math.MaxUint64 {
 		return nil, nil
 	}
 	var out []chat.Event
+	budget := chat.NewBudget(maxBytes)
 	c := b.Cursor()
 	for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 		ev, err := decodeEvent(v, keySeq(k))
 		if err != nil {
 			return nil, fmt.Errorf("decode event %d of log %q: %w", keySeq(k), log, err)
 		}
+		if !budget.Take(&ev) {
+			break
+		}
 		out = append(out, ev)
 	}
 	return out, nil
 }
 
-// ReadBefore returns up to limit events before sequence number before (0:
-// the newest), oldest first.
-func (t *tx) ReadBefore(log string, before uint64, limit int) ([]chat.Event, error) {
+// ReadBefore returns up to limit events (and maxBytes of them) before
+// sequence number before (0: the newest), oldest first.
+func (t *tx) ReadBefore(log string, before uint64, limit, maxBytes int) ([]chat.Event, error) {
 	b := t.btx.Bucket(logsBucket).Bucket([]byte(log))
 	if b == nil || limit <= 0 || before == 1 {
 		return nil, nil
@@ -112,10 +165,14 @@ func (t *tx) ReadBefore(log string, before uint64, limit int) ([]chat.Event, err
 		k, v = c.Prev()
 	}
 	var out []chat.Event
+	budget := chat.NewBudget(maxBytes)
 	for ; k != nil && len(out) < limit; k, v = c.Prev() {
 		ev, err := decodeEvent(v, keySeq(k))
 		if err != nil {
 			return nil, fmt.Errorf("decode event %d of log %q: %w", keySeq(k), log, err)
+		}
+		if !budget.Take(&ev) {
+			break
 		}
 		out = append(out, ev)
 	}

@@ -18,7 +18,7 @@ func benchRead(b *testing.B, before uint64, wantHit bool) {
 	b.ReportAllocs()
 	for b.Loop() {
 		err := c.View(b.Context(), func(tx chat.Tx) error {
-			evs, err := tx.ReadBefore("dm/a\x00b", before, 50)
+			evs, err := tx.ReadBefore("dm/a\x00b", before, 50, 0)
 			if len(evs) != 50 {
 				return fmt.Errorf("%d events", len(evs))
 			}

@@ -70,14 +70,33 @@ func (s *Store) Update(ctx context.Context, fn func(tx chat.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if rec != nil && len(rec.appended) > 0 {
+	if rec != nil && (len(rec.appended) > 0 || len(rec.trims) > 0) {
 		s.mu.Lock()
 		for _, a := range rec.appended {
 			s.addLocked(a.log, a.ev)
 		}
+		for log, before := range rec.trims {
+			s.trimLocked(log, before)
+		}
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// trimLocked drops the cached events of log before sequence number before,
+// as the wrapped store did.
+func (s *Store) trimLocked(log string, before uint64) {
+	t, ok := s.lru.Peek(log)
+	if !ok || t.first() >= before {
+		return
+	}
+	if t.last() < before {
+		s.lru.Remove(log) // the eviction callback keeps the counts
+		return
+	}
+	n := int(before - t.first())
+	s.entries -= n
+	s.bytes -= t.dropFront(n)
 }
 
 // View runs fn in the wrapped store's View; its Read and ReadBefore are
@@ -88,10 +107,24 @@ func (s *Store) View(ctx context.Context, fn func(tx chat.Tx) error) error {
 	})
 }
 
-// recorder passes an Update's calls through and remembers what it appended.
+// recorder passes an Update's calls through and remembers what it appended
+// and trimmed.
 type recorder struct {
 	chat.Tx
 	appended []appended
+	trims    map[string]uint64
+}
+
+// Trim trims the wrapped store's log and remembers it for the cached tail.
+func (r *recorder) Trim(log string, before uint64) error {
+	if err := r.Tx.Trim(log, before); err != nil {
+		return err
+	}
+	if r.trims == nil {
+		r.trims = map[string]uint64{}
+	}
+	r.trims[log] = max(r.trims[log], before)
+	return nil
 }
 
 type appended struct {
@@ -120,14 +153,21 @@ type viewTx struct {
 // Put fails: a View is read-only, whatever the wrapped store's tx does.
 func (v *viewTx) Put(string, []byte) error { return chat.ErrReadOnly }
 
+// Trim fails: a View is read-only.
+func (v *viewTx) Trim(string, uint64) error { return chat.ErrReadOnly }
+
+// Delete fails: a View is read-only.
+func (v *viewTx) Delete(string) error { return chat.ErrReadOnly }
+
 // Append fails: a View is read-only.
 func (v *viewTx) Append(string, chat.Event) (uint64, error) { return 0, chat.ErrReadOnly }
 
-// Read returns up to limit events after after, from the cache when its tail
-// of the log starts at or before after+1 and ends at the store's head.
-func (v *viewTx) Read(log string, after uint64, limit int) ([]chat.Event, error) {
+// Read returns up to limit events (and maxBytes of them) after after, from
+// the cache when its tail of the log starts at or before after+1 and ends at
+// the store's head.
+func (v *viewTx) Read(log string, after uint64, limit, maxBytes int) ([]chat.Event, error) {
 	if limit <= 0 {
-		return v.Tx.Read(log, after, limit)
+		return v.Tx.Read(log, after, limit, maxBytes)
 	}
 	head, err := v.Head(log)
 	if err != nil {
@@ -141,9 +181,15 @@ func (v *viewTx) Read(log string, after uint64, limit int) ([]chat.Event, error)
 		last = after + uint64(limit)
 	}
 	if evs, ok := v.s.lookup(log, head, after+1, last); ok {
+		budget := chat.NewBudget(maxBytes)
+		for i := range evs {
+			if !budget.Take(&evs[i]) {
+				return evs[:i:i], nil
+			}
+		}
 		return evs, nil
 	}
-	evs, err := v.Tx.Read(log, after, limit)
+	evs, err := v.Tx.Read(log, after, limit, maxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +199,12 @@ func (v *viewTx) Read(log string, after uint64, limit int) ([]chat.Event, error)
 	return evs, nil
 }
 
-// ReadBefore returns up to limit events before before (0: the newest), from
-// the cache when it holds them and ends at the store's head.
-func (v *viewTx) ReadBefore(log string, before uint64, limit int) ([]chat.Event, error) {
+// ReadBefore returns up to limit events (and maxBytes of them) before before
+// (0: the newest), from the cache when it holds them and ends at the store's
+// head.
+func (v *viewTx) ReadBefore(log string, before uint64, limit, maxBytes int) ([]chat.Event, error) {
 	if limit <= 0 {
-		return v.Tx.ReadBefore(log, before, limit)
+		return v.Tx.ReadBefore(log, before, limit, maxBytes)
 	}
 	head, err := v.Head(log)
 	if err != nil {
@@ -175,9 +222,15 @@ func (v *viewTx) ReadBefore(log string, before uint64, limit int) ([]chat.Event,
 		first = end - uint64(limit)
 	}
 	if evs, ok := v.s.lookup(log, head, first, end-1); ok {
+		budget := chat.NewBudget(maxBytes)
+		for i := len(evs) - 1; i >= 0; i-- {
+			if !budget.Take(&evs[i]) {
+				return evs[i+1:], nil
+			}
+		}
 		return evs, nil
 	}
-	evs, err := v.Tx.ReadBefore(log, before, limit)
+	evs, err := v.Tx.ReadBefore(log, before, limit, maxBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,14 @@ type Conversation struct {
 	State State `json:"state"`
 	// Requester is the user who asked last (REQUESTED and DECLINED).
 	Requester string `json:"requester,omitempty"`
-	// Pending holds the requester's messages sent before the answer.
+	// PendingAfter marks where this request's waiting messages start: they
+	// are the events of the pair's PendingLog after this sequence number.
+	// The messages live in a log, not in this record, so that a send that
+	// waits costs one append however many wait, and reading the record
+	// (Login does, for every pair) reads no message bodies.
+	PendingAfter uint64 `json:"pending_after,omitempty"`
+	// Pending held the waiting messages inside the record before they had a
+	// log of their own; it is read from old stores and never written.
 	Pending []Event `json:"pending,omitempty"`
 }
 
@@ -40,6 +47,10 @@ func conversationKey(a, b string) string { return "conv/" + pairKey(a, b) }
 
 // DirectLog is the log that holds the history of the pair's conversation.
 func DirectLog(a, b string) string { return "dm/" + pairKey(a, b) }
+
+// PendingLog is the log of the messages sent to the pair's requests before
+// they were answered; Conversation.PendingAfter says which are waiting.
+func PendingLog(a, b string) string { return "pending/" + pairKey(a, b) }
 
 // InboxLog is the log of everything delivered to user.
 func InboxLog(user string) string { return "inbox/" + user }
@@ -71,4 +82,44 @@ func putConversation(tx Tx, a, b string, c Conversation) error {
 		return fmt.Errorf("write conversation %s/%s: %w", a, b, err)
 	}
 	return nil
+}
+
+// newConversation returns a record in state, whose waiting messages (none
+// yet) start after the pair's pending log as it stands.
+// Whatever the pending log holds then is answered or dropped: it is trimmed.
+func newConversation(tx Tx, a, b string, state State, requester string) (Conversation, error) {
+	log := PendingLog(a, b)
+	head, err := tx.Head(log)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("read the pending log of %s/%s: %w", a, b, err)
+	}
+	if head > 0 {
+		if err := tx.Trim(log, head+1); err != nil {
+			return Conversation{}, fmt.Errorf("trim the pending log of %s/%s: %w", a, b, err)
+		}
+	}
+	return Conversation{State: state, Requester: requester, PendingAfter: head}, nil
+}
+
+// pendingCount is how many messages wait for the answer to c's request.
+func pendingCount(tx Tx, a, b string, c Conversation) (int, error) {
+	head, err := tx.Head(PendingLog(a, b))
+	if err != nil {
+		return 0, fmt.Errorf("read the pending log of %s/%s: %w", a, b, err)
+	}
+	return len(c.Pending) + int(head-min(head, c.PendingAfter)), nil
+}
+
+// pendingEvents returns the messages waiting for the answer to c's request,
+// oldest first.
+func pendingEvents(tx Tx, a, b string, c Conversation) ([]Event, error) {
+	n, err := pendingCount(tx, a, b, c)
+	if err != nil || n == len(c.Pending) {
+		return c.Pending, err
+	}
+	evs, err := tx.Read(PendingLog(a, b), c.PendingAfter, n-len(c.Pending), 0)
+	if err != nil {
+		return nil, fmt.Errorf("read the pending log of %s/%s: %w", a, b, err)
+	}
+	return append(c.Pending, evs...), nil
 }

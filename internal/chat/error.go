@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Code classifies a core error; the API maps each to a transport code once.
@@ -47,4 +48,19 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return CodeInternal
+}
+
+// maxQuoted is how much of a client's input an error quotes: enough to
+// recognise it, never so much that the error grows with the input (a
+// 200 KB name must not come back whole, nor push a reply past a client's
+// size limit).
+const maxQuoted = 40
+
+// quoteInput returns s, or its first maxQuoted characters and "..." when it
+// is longer, for an error message.
+func quoteInput(s string) string {
+	if utf8.RuneCountInString(s) <= maxQuoted {
+		return s
+	}
+	return string([]rune(s)[:maxQuoted]) + "..."
 }

@@ -12,6 +12,9 @@ const (
 	KindChatAccepted
 	KindChatDeclined
 	KindSystem
+	// KindPresence says that Sender came online or went offline (Online).
+	// It is live only: never stored, so its Seq is 0 and its ID empty.
+	KindPresence
 )
 
 // Event is one entry in a log: a text message or a typed event. The same event
@@ -38,9 +41,16 @@ type Event struct {
 	Encryption int32 `json:"encryption,omitempty"`
 	// Note is a human sentence for system and declined events.
 	Note string `json:"note,omitempty"`
+	// ClientID is the id the sender's client gave a text, if any.
+	ClientID string `json:"client_id,omitempty"`
+	// Online is, for KindPresence, whether Sender now has a stream open.
+	Online bool `json:"online,omitempty"`
+	// Epoch is the store's epoch that Seq counts in; set on events read
+	// for a stream, never stored with them.
+	Epoch string `json:"-"`
 }
 
 // Size is the number of bytes the event holds, an estimate used for memory bounds.
 func (e *Event) Size() int {
-	return len(e.ID) + len(e.Sender) + len(e.Receiver) + len(e.Group) + len(e.Payload) + len(e.Note) + 64
+	return len(e.ID) + len(e.Sender) + len(e.Receiver) + len(e.Group) + len(e.Payload) + len(e.Note) + len(e.ClientID) + 64
 }

@@ -20,12 +20,17 @@ type Options struct {
 	MaxPending int
 	// ReadBatch is how many events Receive reads from the store at a time (default 256).
 	ReadBatch int
+	// ReadBatchBytes bounds the bytes of one such read (by Event.Size;
+	// default 512 KiB): what a stream holds while its client does not read.
+	ReadBatchBytes int
 	// Now tells the time (default time.Now).
 	Now func() time.Time
 	// NewID makes a unique event id (required).
 	NewID func() string
 	// Logger receives the core's warnings (default slog.Default()).
 	Logger *slog.Logger
+	// Retention bounds what the store keeps (zero: everything).
+	Retention Retention
 	// Changed, if set, is called after every committed change to messages
 	// or conversations with the users it involved, before the call that made
 	// it returns. Response caches use it to drop what the change made stale.
@@ -34,14 +39,15 @@ type Options struct {
 
 // Service is the chat core. It is safe for concurrent use.
 type Service struct {
-	opts   Options
-	known  map[string]bool
-	store  Store
-	broker Broker
+	opts     Options
+	known    map[string]bool
+	store    Store
+	broker   Broker
+	presence Presence
 }
 
-// NewService returns the core over a store and a broker.
-func NewService(store Store, broker Broker, opts Options) *Service {
+// NewService returns the core over a store, a broker and a presence tracker.
+func NewService(store Store, broker Broker, presence Presence, opts Options) *Service {
 	if opts.MaxPayload <= 0 {
 		opts.MaxPayload = 64 << 10
 	}
@@ -50,6 +56,9 @@ func NewService(store Store, broker Broker, opts Options) *Service {
 	}
 	if opts.ReadBatch <= 0 {
 		opts.ReadBatch = 256
+	}
+	if opts.ReadBatchBytes <= 0 {
+		opts.ReadBatchBytes = 512 << 10
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -61,7 +70,7 @@ func NewService(store Store, broker Broker, opts Options) *Service {
 	for _, u := range opts.Users {
 		known[u] = true
 	}
-	return &Service{opts: opts, known: known, store: store, broker: broker}
+	return &Service{opts: opts, known: known, store: store, broker: broker, presence: presence}
 }
 
 // Users returns every configured user, in configuration order.
@@ -76,6 +85,8 @@ type Session struct {
 	Others []string
 	// Requests are the users who asked to chat and wait for an answer.
 	Requests []string
+	// Online are the other users who have a stream open, in configuration order.
+	Online []string
 }
 
 // Login checks that user exists and returns the others and the open requests.
@@ -104,7 +115,28 @@ func (s *Service) Login(ctx context.Context, user string) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("log in %s: %w", user, err)
 	}
+	online, err := s.presence.Online(ctx, sess.Others)
+	if err != nil {
+		return Session{}, fmt.Errorf("log in %s: presence: %w", user, err)
+	}
+	for _, other := range sess.Others {
+		if online[other] {
+			sess.Online = append(sess.Online, other)
+		}
+	}
 	return sess, nil
+}
+
+// Online says whether user has a stream open.
+func (s *Service) Online(ctx context.Context, user string) (bool, error) {
+	if err := s.checkUser("user", user); err != nil {
+		return false, err
+	}
+	on, err := s.presence.Online(ctx, []string{user})
+	if err != nil {
+		return false, fmt.Errorf("presence of %s: %w", user, err)
+	}
+	return on[user], nil
 }
 
 // RequestChat asks peer to chat with user. It returns StateAccepted when the
@@ -133,7 +165,11 @@ func (s *Service) RequestChat(ctx context.Context, user, peer string) (State, er
 			return nil
 		}
 		state = StateRequested
-		if err := putConversation(w.tx, user, peer, Conversation{State: StateRequested, Requester: user}); err != nil {
+		c, err = newConversation(w.tx, user, peer, StateRequested, user)
+		if err != nil {
+			return err
+		}
+		if err := putConversation(w.tx, user, peer, c); err != nil {
 			return err
 		}
 		return w.deliver(s.event(KindChatRequest, user, peer, "", nil, 0))
@@ -172,8 +208,15 @@ func (s *Service) AnswerChat(ctx context.Context, user, peer string, accept bool
 			moved, err = w.accept(user, peer, c)
 			return err
 		}
-		state, moved = StateDeclined, len(c.Pending)
-		if err := putConversation(w.tx, user, peer, Conversation{State: StateDeclined, Requester: peer}); err != nil {
+		state = StateDeclined
+		if moved, err = pendingCount(w.tx, user, peer, c); err != nil {
+			return err
+		}
+		declined, err := newConversation(w.tx, user, peer, StateDeclined, peer)
+		if err != nil {
+			return err
+		}
+		if err := putConversation(w.tx, user, peer, declined); err != nil {
 			return err
 		}
 		note := fmt.Sprintf("%s declined your chat request.", user)
@@ -189,8 +232,10 @@ func (s *Service) AnswerChat(ctx context.Context, user, peer string, accept bool
 }
 
 // Send stores a text from user to receiver. It returns the stored event and
-// whether it waits for receiver to accept the chat.
-func (s *Service) Send(ctx context.Context, user, receiver string, payload []byte, encryption int32) (Event, bool, error) {
+// whether it waits for receiver to accept the chat. With a clientID (the
+// id the sender's client gave the message), a repeat of a send already
+// stored returns the first result and stores nothing (see SendWindow).
+func (s *Service) Send(ctx context.Context, user, receiver string, payload []byte, encryption int32, clientID string) (Event, bool, error) {
 	if err := s.checkRoles(user, "receiver", receiver); err != nil {
 		return Event{}, false, err
 	}
@@ -200,44 +245,89 @@ func (s *Service) Send(ctx context.Context, user, receiver string, payload []byt
 	if len(payload) > s.opts.MaxPayload {
 		return Event{}, false, Errorf(CodeInvalid, "the message from %s to %s is %d bytes; the limit is %d", user, receiver, len(payload), s.opts.MaxPayload)
 	}
+	if err := checkClientID(clientID); err != nil {
+		return Event{}, false, err
+	}
 	ev := s.event(KindText, user, receiver, "", payload, encryption)
-	var pending bool
+	ev.ClientID = clientID
+	var (
+		out     Event
+		pending bool
+	)
 	err := s.update(ctx, func(w *writer) error {
-		c, err := getConversation(w.tx, user, receiver)
-		if err != nil {
+		if clientID != "" {
+			prev, ok, err := readSent(w.tx, user, clientID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if prev.Receiver != receiver {
+					return Errorf(CodeInvalid, "client_msg_id %q of %s was used for a message to %s", quoteInput(clientID), user, prev.Receiver)
+				}
+				out, pending = Event{ID: prev.ID, SentAt: prev.SentAt, Kind: KindText, Sender: user, Receiver: receiver, ClientID: clientID}, prev.Pending
+				return nil
+			}
+		}
+		var err error
+		if pending, err = w.send(ev); err != nil {
 			return err
 		}
-		switch {
-		case c.State == StateAccepted:
-			pending = false
-			return w.deliver(ev)
-		case c.State == StateRequested && c.Requester == user:
-			if len(c.Pending) >= s.opts.MaxPending {
-				return Errorf(CodeExhausted, "%s has not answered %s's chat request yet and %d messages already wait", receiver, user, len(c.Pending))
-			}
-			pending = true
-			w.touch(user, receiver)
-			c.Pending = append(c.Pending, ev)
-			return putConversation(w.tx, user, receiver, c)
-		case c.State == StateRequested:
-			return Errorf(CodeFailedPrecondition, "%s asked to chat with %s: answer the request first", receiver, user)
-		case c.State == StateDeclined && c.Requester == user:
-			return Errorf(CodeFailedPrecondition, "%s declined %s's chat request", receiver, user)
-		default:
-			return Errorf(CodeFailedPrecondition, "%s has not asked %s to chat yet", user, receiver)
+		out = ev
+		if clientID != "" {
+			return w.rememberSent(user, clientID, sent{ID: ev.ID, SentAt: ev.SentAt, Pending: pending, Receiver: receiver})
 		}
+		return nil
 	})
 	if err != nil {
 		return Event{}, false, fmt.Errorf("send %s->%s: %w", user, receiver, err)
 	}
-	return ev, pending, nil
+	return out, pending, nil
+}
+
+// send delivers a text, or keeps it waiting for the answer to its sender's
+// request; it says whether it waits.
+func (w *writer) send(ev Event) (bool, error) {
+	user, receiver := ev.Sender, ev.Receiver
+	c, err := getConversation(w.tx, user, receiver)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case c.State == StateAccepted:
+		return false, w.deliver(ev)
+	case c.State == StateRequested && c.Requester == user:
+		waiting, err := pendingCount(w.tx, user, receiver, c)
+		if err != nil {
+			return false, err
+		}
+		if waiting >= w.s.opts.MaxPending {
+			return false, Errorf(CodeExhausted, "%s has not answered %s's chat request yet and %d messages already wait", receiver, user, waiting)
+		}
+		w.touch(user, receiver)
+		if _, err := w.tx.Append(PendingLog(user, receiver), ev); err != nil {
+			return false, fmt.Errorf("append to the pending log: %w", err)
+		}
+		return true, nil
+	case c.State == StateRequested:
+		return false, Errorf(CodeFailedPrecondition, "%s asked to chat with %s: answer the request first", receiver, user)
+	case c.State == StateDeclined && c.Requester == user:
+		return false, Errorf(CodeFailedPrecondition, "%s declined %s's chat request", receiver, user)
+	default:
+		return false, Errorf(CodeFailedPrecondition, "%s has not asked %s to chat yet", user, receiver)
+	}
 }
 
 // Receive calls yield with the events of user's inbox after sequence number
-// after (0: after the last acknowledged one), in order and in batches: first
-// what is stored, then new events as they arrive. It returns when ctx ends or
-// yield fails.
-func (s *Service) Receive(ctx context.Context, user string, after uint64, yield func([]Event) error) error {
+// after (0: after the last acknowledged one) of epoch (the store's epoch the
+// client saw; "" if it does not know), in order and in batches: first
+// what is stored, then new events as they arrive. Presence events (not
+// stored, Seq 0) come in between: first one for every other user, online or
+// not, then one whenever another user comes online or goes offline. Each stored
+// event carries the store's epoch. A position from another epoch resumes
+// after the acknowledged position of this one, and the stream starts with a
+// system notice (live only) saying that messages were lost. While it runs,
+// user counts as online. It returns when ctx ends or yield fails.
+func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch string, yield func([]Event) error) error {
 	if err := s.checkUser("receiver", user); err != nil {
 		return err
 	}
@@ -247,12 +337,18 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, yield 
 		return fmt.Errorf("subscribe to %s: %w", inbox, err)
 	}
 	defer unsubscribe()
+	lost := false
+	var current string
 	err = s.store.View(ctx, func(tx Tx) error {
 		head, err := tx.Head(inbox)
 		if err != nil {
 			return err
 		}
-		if after == 0 {
+		if current, err = readEpoch(tx); err != nil {
+			return err
+		}
+		lost = after > 0 && epoch != "" && epoch != current
+		if after == 0 || lost {
 			after, err = readCursor(tx, user)
 			return err
 		}
@@ -264,39 +360,131 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, yield 
 	if err != nil {
 		return fmt.Errorf("receive for %s: %w", user, err)
 	}
+	watch, err := s.presence.Watch(ctx)
+	if err != nil {
+		return fmt.Errorf("watch presence for %s: %w", user, err)
+	}
+	defer watch.Close()
+	disconnect, err := s.presence.Connect(ctx, user)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", user, err)
+	}
+	defer disconnect()
+	if lost && current == "" {
+		// The new store has stored nothing yet: make its epoch now, so that
+		// the notice can carry it.
+		if current, err = s.ensureEpoch(ctx); err != nil {
+			return fmt.Errorf("receive for %s: %w", user, err)
+		}
+	}
+	if lost {
+		// The notice carries the new epoch: a client that reconnects before
+		// any message of it arrives resumes in it, and is not told twice.
+		notice := Event{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: lostNote, Epoch: current}
+		if err := yield([]Event{notice}); err != nil {
+			return err
+		}
+	}
+	// The presence this stream has told, per user; nobody yet, so the first
+	// call tells everyone's.
+	shown := map[string]bool{}
+	if err := s.presenceChanges(ctx, user, s.opts.Users, shown, yield); err != nil {
+		return err
+	}
 	for {
-		var batch []Event
+		var (
+			batch  []Event
+			cursor uint64
+		)
 		err := s.store.View(ctx, func(tx Tx) error {
 			var err error
-			batch, err = tx.Read(inbox, after, s.opts.ReadBatch)
+			if epoch, err = readEpoch(tx); err != nil {
+				return err
+			}
+			if batch, err = tx.Read(inbox, after, s.opts.ReadBatch, s.opts.ReadBatchBytes); err != nil || len(batch) == 0 || batch[0].Seq == after+1 {
+				return err
+			}
+			cursor, err = readCursor(tx, user)
 			return err
 		})
+		for i := range batch {
+			batch[i].Epoch = epoch
+		}
 		if err != nil {
 			return fmt.Errorf("read %s after %d: %w", inbox, after, err)
 		}
 		if len(batch) > 0 {
+			// A gap before the batch is what retention trimmed; those the
+			// user had not acknowledged, the user must hear of.
+			if from := max(after, cursor) + 1; batch[0].Seq > from {
+				notice := Event{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: droppedNote(batch[0].Seq - from)}
+				if err := yield([]Event{notice}); err != nil {
+					return err
+				}
+			}
 			if err := yield(batch); err != nil {
 				return err
 			}
 			after = batch[len(batch)-1].Seq
-			if len(batch) == s.opts.ReadBatch {
-				continue
-			}
+			continue // a full batch, or one cut short by bytes: there may be more
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-wake:
+		for wait := true; wait; {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-wake:
+				wait = false
+			case <-watch.C():
+				if err := s.presenceChanges(ctx, user, watch.Changed(), shown, yield); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }
 
-// Ack records that user has shown the inbox up to seq.
-func (s *Service) Ack(ctx context.Context, user string, seq uint64) error {
+// presenceChanges yields a presence event for each of users (but the
+// receiver) whose presence differs from what shown says the stream told, or
+// that the stream has not told yet, and records it in shown.
+func (s *Service) presenceChanges(ctx context.Context, receiver string, users []string, shown map[string]bool, yield func([]Event) error) error {
+	online, err := s.presence.Online(ctx, users)
+	if err != nil {
+		return fmt.Errorf("presence for %s: %w", receiver, err)
+	}
+	var batch []Event
+	for _, u := range users {
+		if u == receiver {
+			continue
+		}
+		if told, ok := shown[u]; ok && told == online[u] {
+			continue
+		}
+		shown[u] = online[u]
+		batch = append(batch, Event{Kind: KindPresence, Sender: u, Receiver: receiver, SentAt: s.opts.Now().UTC(), Online: online[u]})
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return yield(batch)
+}
+
+// Ack records that user has shown the inbox up to seq of epoch ("": the
+// client does not know the epoch). A position from another epoch is
+// refused (FailedPrecondition): it would skip messages of this one.
+func (s *Service) Ack(ctx context.Context, user string, seq uint64, epoch string) error {
 	if err := s.checkUser("user", user); err != nil {
 		return err
 	}
 	err := s.store.Update(ctx, func(tx Tx) error {
+		if epoch != "" {
+			current, err := readEpoch(tx)
+			if err != nil {
+				return err
+			}
+			if epoch != current {
+				return Errorf(CodeFailedPrecondition, "the server has lost the messages of epoch %q; the inbox of %s starts again", quoteInput(epoch), user)
+			}
+		}
 		head, err := tx.Head(InboxLog(user))
 		if err != nil {
 			return err
@@ -316,10 +504,13 @@ func (s *Service) Ack(ctx context.Context, user string, seq uint64) error {
 	return nil
 }
 
-// DefaultPageSize and MaxPageSize bound a History page.
+// DefaultPageSize and MaxPageSize bound a History page by count, and
+// MaxPageBytes by size (Event.Size): a page of large messages holds fewer,
+// so that an encoded page stays well under gRPC's common 4 MiB limit.
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 500
+	MaxPageBytes    = 3 << 20
 )
 
 // History returns up to limit messages of the conversation between user and
@@ -338,7 +529,7 @@ func (s *Service) History(ctx context.Context, user, peer string, before uint64,
 	var page []Event
 	err := s.store.View(ctx, func(tx Tx) error {
 		var err error
-		page, err = tx.ReadBefore(DirectLog(user, peer), before, limit)
+		page, err = tx.ReadBefore(DirectLog(user, peer), before, limit, MaxPageBytes)
 		return err
 	})
 	if err != nil {
@@ -386,7 +577,7 @@ func (s *Service) checkUser(role, name string) error {
 	case !utf8.ValidString(name):
 		return Errorf(CodeInvalid, "the %s name is not valid UTF-8", role)
 	case !s.known[name]:
-		return Errorf(CodeNotFound, "there is no user named %q", name)
+		return Errorf(CodeNotFound, "there is no user named %q", quoteInput(name))
 	}
 	return nil
 }
@@ -444,6 +635,8 @@ type writer struct {
 	tx    Tx
 	heads map[string]uint64
 	users map[string]struct{}
+	// epochKnown says the store's epoch exists (ensureEpoch ran).
+	epochKnown bool
 }
 
 // touch records users as involved in the change.
@@ -456,10 +649,18 @@ func (w *writer) touch(users ...string) {
 // deliver appends ev to its receiver's inbox and, for a text, to the
 // conversation's history.
 func (w *writer) deliver(ev Event) error {
+	if err := w.ensureEpoch(); err != nil {
+		return err
+	}
 	w.touch(ev.Sender, ev.Receiver)
 	if ev.Kind == KindText {
-		if _, err := w.tx.Append(DirectLog(ev.Sender, ev.Receiver), ev); err != nil {
+		dm := DirectLog(ev.Sender, ev.Receiver)
+		seq, err := w.tx.Append(dm, ev)
+		if err != nil {
 			return fmt.Errorf("append to history: %w", err)
+		}
+		if err := w.retain(dm, seq, ""); err != nil {
+			return err
 		}
 	}
 	inbox := InboxLog(ev.Receiver)
@@ -468,16 +669,24 @@ func (w *writer) deliver(ev Event) error {
 		return fmt.Errorf("append to %s: %w", inbox, err)
 	}
 	w.heads[inbox] = seq
-	return nil
+	return w.retain(inbox, seq, ev.Receiver)
 }
 
 // accept marks the pair's conversation accepted by user, delivers the
 // requester's waiting messages and tells the requester.
 func (w *writer) accept(user, requester string, c Conversation) (int, error) {
-	if err := putConversation(w.tx, user, requester, Conversation{State: StateAccepted}); err != nil {
+	waiting, err := pendingEvents(w.tx, user, requester, c)
+	if err != nil {
 		return 0, err
 	}
-	for _, ev := range c.Pending {
+	accepted, err := newConversation(w.tx, user, requester, StateAccepted, "")
+	if err != nil {
+		return 0, err
+	}
+	if err := putConversation(w.tx, user, requester, accepted); err != nil {
+		return 0, err
+	}
+	for _, ev := range waiting {
 		if err := w.deliver(ev); err != nil {
 			return 0, err
 		}
@@ -485,7 +694,7 @@ func (w *writer) accept(user, requester string, c Conversation) (int, error) {
 	if err := w.deliver(w.s.event(KindChatAccepted, user, requester, "", nil, 0)); err != nil {
 		return 0, err
 	}
-	return len(c.Pending), nil
+	return len(waiting), nil
 }
 
 func plural(n int, one, many string) string {

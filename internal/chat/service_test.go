@@ -26,7 +26,7 @@ const (
 )
 
 // newService returns a service over a fresh memory store and broker, with
-// small limits and ids id-1, id-2... The store is returned to look inside.
+// small limits and ids id-1, id-2... (unless opts names a NewID) The store is returned to look inside.
 func newService(tb testing.TB, opts chat.Options) (*chat.Service, *memory.Store) {
 	tb.Helper()
 	if opts.Users == nil {
@@ -38,11 +38,13 @@ func newService(tb testing.TB, opts chat.Options) (*chat.Service, *memory.Store)
 	if opts.MaxPending == 0 {
 		opts.MaxPending = maxPending
 	}
-	var n atomic.Int64
-	opts.NewID = func() string { return fmt.Sprintf("id-%d", n.Add(1)) }
+	if opts.NewID == nil {
+		var n atomic.Int64
+		opts.NewID = func() string { return fmt.Sprintf("id-%d", n.Add(1)) }
+	}
 	opts.Now = func() time.Time { return now }
 	store := memory.NewStore()
-	return chat.NewService(store, memory.NewBroker(), opts), store
+	return chat.NewService(store, memory.NewBroker(), memory.NewPresence(), opts), store
 }
 
 // stored returns every event of the log, read from the store.
@@ -51,7 +53,7 @@ func stored(tb testing.TB, store *memory.Store, log string) []chat.Event {
 	var evs []chat.Event
 	err := store.View(context.Background(), func(tx chat.Tx) error {
 		var err error
-		evs, err = tx.Read(log, 0, 1<<20)
+		evs, err = tx.Read(log, 0, 1<<20, 0)
 		return err
 	})
 	if err != nil {
@@ -169,7 +171,7 @@ func (s step) run(tb testing.TB, ctx context.Context, svc *chat.Service) {
 		state, moved, err = svc.AnswerChat(ctx, s.user, s.peer, s.op == "accept")
 	case "send":
 		var ev chat.Event
-		ev, pending, err = svc.Send(ctx, s.user, s.peer, []byte(s.payload), 0)
+		ev, pending, err = svc.Send(ctx, s.user, s.peer, []byte(s.payload), 0, "")
 		if err == nil && (ev.ID == "" || ev.Sender != s.user || ev.Receiver != s.peer || ev.Kind != chat.KindText) {
 			tb.Errorf("%v returned the event %+v", s, ev)
 		}
@@ -476,7 +478,7 @@ func TestAcceptKeepsWaitingMessages(t *testing.T) {
 	}
 	var ids []string
 	for _, p := range []string{"one", "two"} {
-		ev, pending, err := svc.Send(ctx, "alice", "bob", []byte(p), 1)
+		ev, pending, err := svc.Send(ctx, "alice", "bob", []byte(p), 1, "")
 		if err != nil || !pending {
 			t.Fatalf("send %s: pending %t, %v", p, pending, err)
 		}
@@ -517,13 +519,13 @@ func TestBadInput(t *testing.T) {
 	}{
 		{
 			name: "empty payload",
-			call: func() error { _, _, err := svc.Send(ctx, "alice", "bob", nil, 0); return err },
+			call: func() error { _, _, err := svc.Send(ctx, "alice", "bob", nil, 0, ""); return err },
 			code: chat.CodeInvalid, words: []string{"alice", "bob", "empty"},
 		},
 		{
 			name: "oversized payload",
 			call: func() error {
-				_, _, err := svc.Send(ctx, "alice", "bob", make([]byte, maxPayload+1), 0)
+				_, _, err := svc.Send(ctx, "alice", "bob", make([]byte, maxPayload+1), 0, "")
 				return err
 			},
 			code: chat.CodeInvalid, words: []string{"17 bytes", "the limit is 16"},
@@ -540,7 +542,7 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "self chat send",
-			call: func() error { _, _, err := svc.Send(ctx, "alice", "alice", []byte("x"), 0); return err },
+			call: func() error { _, _, err := svc.Send(ctx, "alice", "alice", []byte("x"), 0, ""); return err },
 			code: chat.CodeInvalid, words: []string{"themselves"},
 		},
 		{
@@ -560,7 +562,7 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "no receiver",
-			call: func() error { _, _, err := svc.Send(ctx, "alice", "", []byte("hi"), 0); return err },
+			call: func() error { _, _, err := svc.Send(ctx, "alice", "", []byte("hi"), 0, ""); return err },
 			code: chat.CodeInvalid, words: []string{"no receiver given"},
 		},
 		{
@@ -580,12 +582,12 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "unknown sender",
-			call: func() error { _, _, err := svc.Send(ctx, "zed", "bob", []byte("x"), 0); return err },
+			call: func() error { _, _, err := svc.Send(ctx, "zed", "bob", []byte("x"), 0, ""); return err },
 			code: chat.CodeNotFound, words: []string{`"zed"`},
 		},
 		{
 			name: "unknown receiver",
-			call: func() error { _, _, err := svc.Send(ctx, "alice", "zed", []byte("x"), 0); return err },
+			call: func() error { _, _, err := svc.Send(ctx, "alice", "zed", []byte("x"), 0, ""); return err },
 			code: chat.CodeNotFound, words: []string{`"zed"`},
 		},
 		{
@@ -595,17 +597,17 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "unknown user acks",
-			call: func() error { return svc.Ack(ctx, "zed", 0) },
+			call: func() error { return svc.Ack(ctx, "zed", 0, "") },
 			code: chat.CodeNotFound, words: []string{`"zed"`},
 		},
 		{
 			name: "unknown receiver receives",
-			call: func() error { return svc.Receive(ctx, "zed", 0, func([]chat.Event) error { return nil }) },
+			call: func() error { return svc.Receive(ctx, "zed", 0, "", func([]chat.Event) error { return nil }) },
 			code: chat.CodeNotFound, words: []string{`"zed"`},
 		},
 		{
 			name: "no receiver",
-			call: func() error { return svc.Receive(ctx, "", 0, func([]chat.Event) error { return nil }) },
+			call: func() error { return svc.Receive(ctx, "", 0, "", func([]chat.Event) error { return nil }) },
 			code: chat.CodeInvalid, words: []string{"no receiver given"},
 		},
 		{
@@ -626,7 +628,7 @@ func TestBadInput(t *testing.T) {
 	}
 	t.Run("largest payload", func(t *testing.T) {
 		t.Parallel()
-		if _, _, err := svc.Send(ctx, "alice", "bob", make([]byte, maxPayload), 0); err != nil {
+		if _, _, err := svc.Send(ctx, "alice", "bob", make([]byte, maxPayload), 0, ""); err != nil {
 			t.Errorf("a payload of exactly %d bytes: %v", maxPayload, err)
 		}
 	})
@@ -697,13 +699,13 @@ func receive(tb testing.TB, svc *chat.Service, user string, after uint64, n int)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var got []chat.Event
-	err := svc.Receive(ctx, user, after, func(batch []chat.Event) error {
+	err := svc.Receive(ctx, user, after, "", inboxOnly(func(batch []chat.Event) error {
 		got = append(got, batch...)
 		if len(got) >= n {
 			cancel()
 		}
 		return nil
-	})
+	}))
 	if ctx.Err() == nil {
 		return got, err
 	}
@@ -739,7 +741,7 @@ func TestAckAndCursor(t *testing.T) {
 	svc, _ := newService(t, chat.Options{})
 	accepted(t, svc, "alice", "bob") // bob's inbox: 1 the request.
 	for i := range 4 {               // 2..5
-		if _, _, err := svc.Send(ctx, "alice", "bob", fmt.Appendf(nil, "m%d", i), 0); err != nil {
+		if _, _, err := svc.Send(ctx, "alice", "bob", fmt.Appendf(nil, "m%d", i), 0, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -758,16 +760,16 @@ func TestAckAndCursor(t *testing.T) {
 		}
 	}
 	check(0, seqRange(1, head)) // Nothing acknowledged: everything.
-	if err := svc.Ack(ctx, "bob", 3); err != nil {
+	if err := svc.Ack(ctx, "bob", 3, ""); err != nil {
 		t.Fatal(err)
 	}
 	check(0, seqRange(4, head)) // 0 resumes after the ack.
 	check(1, seqRange(2, head)) // An explicit seq ignores the ack.
-	if err := svc.Ack(ctx, "bob", 2); err != nil {
+	if err := svc.Ack(ctx, "bob", 2, ""); err != nil {
 		t.Fatalf("ack behind the cursor: %v", err)
 	}
 	check(0, seqRange(4, head)) // The cursor never moves back.
-	if err := svc.Ack(ctx, "bob", head); err != nil {
+	if err := svc.Ack(ctx, "bob", head, ""); err != nil {
 		t.Fatalf("ack at the head: %v", err)
 	}
 	// Acked up to the head: nothing stored to deliver, the next event is live.
@@ -776,13 +778,13 @@ func TestAckAndCursor(t *testing.T) {
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- svc.Receive(rctx, "bob", 0, func(b []chat.Event) error {
+		errc <- svc.Receive(rctx, "bob", 0, "", inboxOnly(func(b []chat.Event) error {
 			got <- b
 			cancel()
 			return nil
-		})
+		}))
 	}()
-	ev, _, err := svc.Send(ctx, "alice", "bob", []byte("live"), 0)
+	ev, _, err := svc.Send(ctx, "alice", "bob", []byte("live"), 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -799,15 +801,15 @@ func TestAckAndCursor(t *testing.T) {
 	}
 
 	// Past the head is out of range, for Ack and for Receive.
-	err = svc.Ack(ctx, "bob", head+2)
+	err = svc.Ack(ctx, "bob", head+2, "")
 	wantCode(t, err, chat.CodeOutOfRange, "sequence number 7 is past the end of bob's inbox, whose last is 6")
 	_, err = receive(t, svc, "bob", head+2, 1)
 	wantCode(t, err, chat.CodeOutOfRange, "sequence number 7 is past the end of bob's inbox, whose last is 6")
 	// An empty inbox: acking 0 is fine, 1 is past the end.
-	if err := svc.Ack(ctx, "carol", 0); err != nil {
+	if err := svc.Ack(ctx, "carol", 0, ""); err != nil {
 		t.Errorf("ack 0 of an empty inbox: %v", err)
 	}
-	wantCode(t, svc.Ack(ctx, "carol", 1), chat.CodeOutOfRange, "carol")
+	wantCode(t, svc.Ack(ctx, "carol", 1, ""), chat.CodeOutOfRange, "carol")
 }
 
 func TestReceive(t *testing.T) {
@@ -820,21 +822,21 @@ func TestReceive(t *testing.T) {
 		svc, _ := newService(t, chat.Options{ReadBatch: 2})
 		accepted(t, svc, "alice", "bob")
 		for i := range 4 {
-			if _, _, err := svc.Send(ctx, "alice", "bob", fmt.Appendf(nil, "stored %d", i), 0); err != nil {
+			if _, _, err := svc.Send(ctx, "alice", "bob", fmt.Appendf(nil, "stored %d", i), 0, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
 		batches := make(chan []chat.Event)
 		errc := make(chan error, 1)
 		go func() {
-			errc <- svc.Receive(ctx, "bob", 0, func(b []chat.Event) error {
+			errc <- svc.Receive(ctx, "bob", 0, "", inboxOnly(func(b []chat.Event) error {
 				select {
 				case batches <- b:
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-			})
+			}))
 		}()
 		next := func() []chat.Event {
 			t.Helper()
@@ -856,7 +858,7 @@ func TestReceive(t *testing.T) {
 		}
 		// Then live, each send woken up for.
 		for i := uint64(6); i <= 8; i++ {
-			if _, _, err := svc.Send(ctx, "alice", "bob", []byte("live"), 0); err != nil {
+			if _, _, err := svc.Send(ctx, "alice", "bob", []byte("live"), 0, ""); err != nil {
 				t.Fatal(err)
 			}
 			if got := seqsOf(next()); !slices.Equal(got, []uint64{i}) {
@@ -878,7 +880,7 @@ func TestReceive(t *testing.T) {
 			t.Fatal(err)
 		}
 		errGone := errors.New("client gone")
-		err := svc.Receive(ctx, "bob", 0, func([]chat.Event) error { return errGone })
+		err := svc.Receive(ctx, "bob", 0, "", inboxOnly(func([]chat.Event) error { return errGone }))
 		if !errors.Is(err, errGone) {
 			t.Errorf("Receive = %v, want the yield's error", err)
 		}
@@ -889,10 +891,10 @@ func TestReceive(t *testing.T) {
 		svc, _ := newService(t, chat.Options{})
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		err := svc.Receive(ctx, "bob", 0, func([]chat.Event) error {
+		err := svc.Receive(ctx, "bob", 0, "", inboxOnly(func([]chat.Event) error {
 			t.Error("yield called with a done context")
 			return nil
-		})
+		}))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Receive = %v, want context.Canceled", err)
 		}
@@ -910,7 +912,7 @@ func TestReceive(t *testing.T) {
 			go func() {
 				defer func() { done <- struct{}{} }()
 				for i := range each {
-					if _, _, err := svc.Send(context.Background(), from, "bob", fmt.Appendf(nil, "%03d", i), 0); err != nil {
+					if _, _, err := svc.Send(context.Background(), from, "bob", fmt.Appendf(nil, "%03d", i), 0, ""); err != nil {
 						t.Error(err)
 						return
 					}
@@ -948,7 +950,7 @@ func TestHistory(t *testing.T) {
 		if i%2 == 0 {
 			from, to = to, from
 		}
-		if _, _, err := svc.Send(ctx, from, to, fmt.Appendf(nil, "m%d", i), 0); err != nil {
+		if _, _, err := svc.Send(ctx, from, to, fmt.Appendf(nil, "m%d", i), 0, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1013,5 +1015,17 @@ func TestHistory(t *testing.T) {
 			_, _, err := svc.History(ctx, "alice", "bob", 0, size)
 			wantCode(t, err, chat.CodeInvalid, fmt.Sprintf("page size %d is out of range (1 to 500)", size))
 		})
+	}
+}
+
+// inboxOnly passes yield the inbox's events, without the presence events a
+// stream also carries.
+func inboxOnly(yield func([]chat.Event) error) func([]chat.Event) error {
+	return func(batch []chat.Event) error {
+		batch = slices.DeleteFunc(batch, func(ev chat.Event) bool { return ev.Kind == chat.KindPresence })
+		if len(batch) == 0 {
+			return nil
+		}
+		return yield(batch)
 	}
 }

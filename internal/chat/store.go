@@ -30,17 +30,28 @@ type Tx interface {
 	Get(key string) ([]byte, error)
 	// Put stores a record under key.
 	Put(key string, value []byte) error
+	// Delete removes the record under key, if there is one.
+	Delete(key string) error
 	// Append adds ev at the end of the named log and returns the sequence
 	// number it got (the log's previous head plus one). ev.Seq is ignored.
 	Append(log string, ev Event) (uint64, error)
-	// Head returns the sequence number of the last event in the log, 0 if empty.
+	// Trim removes the log's events with a sequence number below before
+	// (retention). Head does not change, and the numbering goes on; reads
+	// return what remains.
+	Trim(log string, before uint64) error
+	// Head returns the sequence number of the last event in the log, 0 if
+	// it never had one.
 	Head(log string) (uint64, error)
-	// Read returns up to limit events of the log with a sequence number
-	// greater than after, oldest first.
-	Read(log string, after uint64, limit int) ([]Event, error)
-	// ReadBefore returns up to limit events of the log with a sequence number
-	// less than before (0: the newest), oldest first.
-	ReadBefore(log string, before uint64, limit int) ([]Event, error)
+	// Read returns events of the log with a sequence number greater than
+	// after, oldest first: up to limit of them, and only as many as fit in
+	// maxBytes by Event.Size (maxBytes <= 0: no byte bound), but at least
+	// one when there is one.
+	Read(log string, after uint64, limit, maxBytes int) ([]Event, error)
+	// ReadBefore returns events of the log with a sequence number less than
+	// before (0: the newest), oldest first: the newest limit of them, and
+	// only as many as fit in maxBytes by Event.Size (maxBytes <= 0: no byte
+	// bound), but at least one when there is one.
+	ReadBefore(log string, before uint64, limit, maxBytes int) ([]Event, error)
 }
 
 // Broker tells a log's readers that it has grown. It carries no data: a reader
@@ -51,4 +62,26 @@ type Broker interface {
 	// Subscribe returns a channel that receives a value after the log grows,
 	// and a function that ends the subscription.
 	Subscribe(ctx context.Context, log string) (<-chan struct{}, func(), error)
+}
+
+// Budget counts the bytes of events read against a bound: a store's Read
+// and ReadBefore stop when the next event would not fit.
+type Budget struct {
+	left  int
+	bound bool
+	any   bool
+}
+
+// NewBudget returns a budget of maxBytes; maxBytes <= 0 bounds nothing.
+func NewBudget(maxBytes int) Budget { return Budget{left: maxBytes, bound: maxBytes > 0} }
+
+// Take says whether ev fits and counts it if so. The first event always fits.
+func (b *Budget) Take(ev *Event) bool {
+	size := ev.Size()
+	if b.bound && b.any && size > b.left {
+		return false
+	}
+	b.left -= size
+	b.any = true
+	return true
 }

@@ -27,8 +27,15 @@ const (
 	chatting              // lines are messages to the partner
 )
 
-const helpText = `[Spartan] Commands: /chat USER switches to USER, /history [N] shows the last N messages (default 20),
-[Spartan] /users lists the users, /help shows this, /quit (or Ctrl-D) leaves.`
+const helpText = `[Spartan] Commands: /chat USER switches to USER (accepting their request), /decline USER declines USER's request,
+[Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,
+[Spartan] /help shows this, /quit (or Ctrl-D) leaves. Up and Down recall earlier lines.`
+
+// Retrying the outbox: the first wait and the longest.
+const (
+	firstRetry = time.Second
+	maxRetry   = 5 * time.Second
+)
 
 // app is one CLI session's state.
 type app struct {
@@ -37,13 +44,33 @@ type app struct {
 	others []string
 
 	mode    mode
-	partner string   // the user chatted with (chatting), or whose request is answered (answering)
-	asking  []string // users whose requests wait for an answer, oldest first
+	partner string          // the user chatted with (chatting), or whose request is answered (answering)
+	asking  []string        // users whose requests wait for an answer, oldest first
+	online  map[string]bool // other users with a stream open, as last told
 	sub     *spartan.Subscription
+
+	// outbox holds typed messages the server could not take yet, in order;
+	// they go out when it answers again, or as fast as it allows. retry is
+	// armed only while it holds something; flushed counts what went since
+	// it last was empty; pacing and unreachable say which note was given.
+	outbox      []queued
+	retry       *time.Timer
+	retryIn     time.Duration
+	flushed     int
+	pacing      bool
+	unreachable bool
 }
 
-func newApp(c *spartan.Client, term terminal, others []string) *app {
-	return &app{c: c, term: term, others: others}
+// queued is a typed message, with the id that makes its retries one
+// message (the server stores it once however often it arrives).
+type queued struct{ to, text, id string }
+
+func newApp(c *spartan.Client, term terminal, login *spartanv1.LoginResponse) *app {
+	a := &app{c: c, term: term, others: login.GetOthers(), online: map[string]bool{}}
+	for _, u := range login.GetOnline() {
+		a.online[u] = true
+	}
+	return a
 }
 
 // run shows the user list, then serves lines typed and messages received
@@ -56,10 +83,15 @@ func (a *app) run(ctx context.Context, requests []string, giveUp time.Duration) 
 		stop()
 		_ = a.sub.Err() // waits for the last acknowledgement
 	}()
+	defer a.unsent()
 	a.asking = append(a.asking, requests...)
 	a.choose()
 	a.term.Next()
 	for {
+		var retry <-chan time.Time
+		if a.retry != nil {
+			retry = a.retry.C
+		}
 		select {
 		case <-ctx.Done():
 			return exitOK
@@ -71,6 +103,9 @@ func (a *app) run(ctx context.Context, requests []string, giveUp time.Duration) 
 				return exitOK
 			}
 			a.term.Next()
+		case <-retry:
+			a.retry = nil
+			a.flush(ctx)
 		case u, ok := <-a.sub.C:
 			if !ok {
 				if err := a.sub.Err(); err != nil {
@@ -100,20 +135,59 @@ func (a *app) choose() {
 }
 
 // startChatting makes peer the partner.
-func (a *app) startChatting(peer string) {
+func (a *app) startChatting(ctx context.Context, peer string) {
 	a.asking = slices.DeleteFunc(a.asking, func(u string) bool { return u == peer })
 	a.mode, a.partner = chatting, peer
 	a.say(fmt.Sprintf("You are now ready to chat with %s.", peer))
+	if !a.online[peer] {
+		a.say(offline(peer))
+	}
+	a.refreshRequests(ctx) // a request answered elsewhere is no longer waiting
 	for _, other := range a.asking {
-		a.say(fmt.Sprintf("%s is requesting to chat with you. Type /chat %s to accept.", other, other))
+		a.say(reminder(other))
 	}
 	a.term.SetPrompt(fmt.Sprintf("[%s] > ", a.c.User()))
 }
 
+// reminder tells that user's request waits while the user chats with someone else.
+func reminder(user string) string {
+	return fmt.Sprintf("%s is requesting to chat with you. Type /chat %s to accept or /decline %s to decline.", user, user, user)
+}
+
+// offline tells that user is not connected.
+func offline(user string) string {
+	return fmt.Sprintf("%s is offline; your messages will wait for them.", user)
+}
+
+// refreshRequests makes a.asking the requests the server says still wait,
+// keeping the order in which they came. On error it keeps what it has.
+func (a *app) refreshRequests(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	login, err := a.c.Login(ctx)
+	if err != nil {
+		return
+	}
+	waiting := login.GetChatRequests()
+	a.asking = slices.DeleteFunc(a.asking, func(u string) bool { return !slices.Contains(waiting, u) })
+	for _, u := range waiting {
+		if !slices.Contains(a.asking, u) {
+			a.asking = append(a.asking, u)
+		}
+	}
+}
+
 // handleLine acts on one line typed; it returns true when the user leaves.
 // A message is sent as typed; everything else ignores surrounding spaces.
-func (a *app) handleLine(ctx context.Context, typed string) bool {
+func (a *app) handleLine(ctx context.Context, in input) bool {
+	typed := in.text
 	line := strings.TrimSpace(typed)
+	if in.promptChanged && line != "" {
+		// Begun as the answer to another question: acting on it now could
+		// decline someone or send a name as a message.
+		a.say(fmt.Sprintf("The prompt changed while you were typing, so %q was not used.", quote(line)))
+		return false
+	}
 	cmd, arg, _ := strings.Cut(line, " ")
 	arg = strings.TrimSpace(arg)
 	switch cmd {
@@ -123,12 +197,15 @@ func (a *app) handleLine(ctx context.Context, typed string) bool {
 		a.term.Println(helpText)
 		return false
 	case "/users":
-		a.say("User list: " + joinNames(a.others))
+		a.users()
 		return false
 	case "/chat":
 		if a.checkPeer(arg) {
 			a.open(ctx, arg)
 		}
+		return false
+	case "/decline":
+		a.declineCommand(ctx, arg)
 		return false
 	case "/history":
 		a.history(ctx, arg)
@@ -151,6 +228,54 @@ func (a *app) handleLine(ctx context.Context, typed string) bool {
 		}
 	}
 	return false
+}
+
+// quote is a short, printable prefix of what the user typed.
+func quote(s string) string {
+	const most = 20
+	if r := []rune(s); len(r) > most {
+		s = string(r[:most]) + "…"
+	}
+	return printable(s)
+}
+
+// users lists the other users and who of them is online.
+func (a *app) users() {
+	a.say("User list: " + joinNames(a.others))
+	var on []string
+	for _, u := range a.others {
+		if a.online[u] {
+			on = append(on, u)
+		}
+	}
+	if len(on) == 0 {
+		a.say("Nobody else is online.")
+		return
+	}
+	a.say("Online now: " + joinNames(on) + ".")
+}
+
+// declineCommand is /decline USER.
+func (a *app) declineCommand(ctx context.Context, user string) {
+	if user == "" {
+		a.say("Name a user: /decline USER.")
+		return
+	}
+	if !a.checkPeer(user) {
+		return
+	}
+	a.refreshRequests(ctx)
+	if !slices.Contains(a.asking, user) {
+		a.say(fmt.Sprintf("%s has not asked to chat with you.", user))
+		return
+	}
+	if !a.decline(ctx, user) {
+		return
+	}
+	a.say(fmt.Sprintf("You declined %s's chat request.", user))
+	if a.mode == answering {
+		a.choose()
+	}
 }
 
 // checkPeer says whether name is someone to chat with, and why not if not.
@@ -178,11 +303,15 @@ func (a *app) open(ctx context.Context, peer string) {
 			a.say(fmt.Sprintf("Could not accept %s's request: %s.", peer, errMessage(err)))
 			return
 		}
-	} else if _, err := a.c.RequestChat(ctx, peer); err != nil {
-		a.say(fmt.Sprintf("Could not ask %s to chat: %s.", peer, errMessage(err)))
-		return
+	} else {
+		res, err := a.c.RequestChat(ctx, peer)
+		if err != nil {
+			a.say(fmt.Sprintf("Could not ask %s to chat: %s.", peer, errMessage(err)))
+			return
+		}
+		a.online[peer] = res.GetPeerOnline()
 	}
-	a.startChatting(peer)
+	a.startChatting(ctx, peer)
 }
 
 // answer handles the line typed at a request prompt: yes accepts; another
@@ -211,6 +340,12 @@ func (a *app) decline(ctx context.Context, asker string) bool {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	if _, err := a.c.AnswerChat(ctx, asker, false); err != nil {
+		if connect.CodeOf(err) == connect.CodeFailedPrecondition {
+			// Answered meanwhile (by another client of this user).
+			a.asking = slices.DeleteFunc(a.asking, func(u string) bool { return u == asker })
+			a.say(fmt.Sprintf("%s has not asked to chat with you.", asker))
+			return false
+		}
 		a.say(fmt.Sprintf("Could not decline %s's request: %s.", asker, errMessage(err)))
 		return false
 	}
@@ -218,13 +353,139 @@ func (a *app) decline(ctx context.Context, asker string) bool {
 	return true
 }
 
-// send sends one message to the partner.
+// send sends one message to the partner, or queues it behind those that
+// wait for the server.
 func (a *app) send(ctx context.Context, text string) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	if _, err := a.c.SendText(ctx, a.partner, text); err != nil {
+	q := queued{to: a.partner, text: text, id: spartan.NewMessageID()}
+	if len(a.outbox) > 0 {
+		a.outbox = append(a.outbox, q) // after the others, in the order typed
+		return
+	}
+	err := a.sendOne(ctx, q)
+	switch {
+	case err == nil:
+	case a.hold(err):
+		a.outbox = append(a.outbox, q)
+	default:
 		a.say("Not sent: " + errMessage(err) + ".")
 	}
+}
+
+// sendOne sends q. If the server no longer knows the chat with the partner
+// (it lost its data), it asks the partner again and sends once more: the
+// message then waits for their answer, as in a new chat.
+func (a *app) sendOne(ctx context.Context, q queued) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	_, err := a.c.SendText(ctx, q.to, q.text, q.id)
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || a.mode != chatting || a.partner != q.to {
+		return err
+	}
+	res, rerr := a.c.RequestChat(ctx, q.to)
+	if rerr != nil {
+		return err
+	}
+	a.online[q.to] = res.GetPeerOnline()
+	a.say(fmt.Sprintf("The server had lost your chat with %s; asked %s again.", q.to, q.to))
+	_, err = a.c.SendText(ctx, q.to, q.text, q.id)
+	return err
+}
+
+// hold says whether a message that failed with err waits in the outbox, and
+// if so arms the next try and, once per wait, says why: the server is
+// unreachable or failed on its side (tried again with a growing pause), or
+// it paces the user's sends (tried again when it says). A refusal of the
+// message itself (too big, too many waiting for an answer) is the user's to
+// hear, not to retry.
+func (a *app) hold(err error) bool {
+	if delay, ok := spartan.RetryDelay(err); ok && connect.CodeOf(err) == connect.CodeResourceExhausted {
+		if !a.pacing {
+			a.pacing = true
+			a.say(fmt.Sprintf("The server is pacing your messages (%s); the rest follow in order.", limitOf(err)))
+		}
+		a.armRetryIn(delay)
+		return true
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeAborted,
+		connect.CodeUnknown, connect.CodeInternal:
+		if !a.unreachable {
+			a.unreachable = true
+			a.say("Not sent yet: the server is unreachable. What you type waits and is sent, in order, when it is back.")
+		}
+		a.armRetry()
+		return true
+	}
+	return false
+}
+
+// limitOf is the limit a pacing refusal states ("alice may send 15
+// messages a second"), without its wait.
+func limitOf(err error) string {
+	msg := errMessage(err)
+	if i := strings.Index(msg, "; try again"); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// flush sends what waits in the outbox, in order, until the server fails
+// or paces again; once the outbox is empty it says how many went.
+func (a *app) flush(ctx context.Context) {
+	for len(a.outbox) > 0 {
+		err := a.sendOne(ctx, a.outbox[0])
+		if err != nil && a.hold(err) {
+			return
+		}
+		a.outbox = a.outbox[1:]
+		if err != nil {
+			a.say("Not sent: " + errMessage(err) + ".")
+			continue
+		}
+		a.flushed++
+	}
+	if a.flushed > 0 {
+		a.say(fmt.Sprintf("Sent %s.", plural(a.flushed, "waiting message", "waiting messages")))
+	}
+	a.outbox, a.flushed, a.retryIn = nil, 0, 0
+	a.pacing, a.unreachable = false, false
+	if a.retry != nil {
+		a.retry.Stop()
+		a.retry = nil
+	}
+}
+
+// armRetryIn schedules the next try of the outbox after d.
+func (a *app) armRetryIn(d time.Duration) {
+	if a.retry != nil {
+		a.retry.Stop()
+	}
+	a.retry = time.NewTimer(d)
+}
+
+// armRetry schedules the next try of the outbox, waiting longer each time.
+func (a *app) armRetry() {
+	a.retryIn = min(max(a.retryIn*2, firstRetry), maxRetry)
+	a.armRetryIn(a.retryIn)
+}
+
+// unsent says how many typed messages never left, as the CLI exits.
+func (a *app) unsent() {
+	switch n := len(a.outbox); n {
+	case 0:
+	case 1:
+		a.say("1 message you typed was not sent.")
+	default:
+		a.say(fmt.Sprintf("%d messages you typed were not sent.", n))
+	}
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // history prints the last N messages with the partner, paging as needed.
@@ -286,10 +547,11 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 		return
 	case u.Reconnected:
 		a.say("Reconnected.")
+		a.flush(ctx)
 		return
 	}
 	m := u.Message
-	defer a.sub.Ack(m.GetSeq())
+	defer a.sub.Ack(m)
 	from := m.GetSender()
 	switch m.GetType() {
 	case spartanv1.MessageType_MESSAGE_TYPE_TEXT:
@@ -298,6 +560,16 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 		a.requested(ctx, from)
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_ACCEPTED:
 		a.say(fmt.Sprintf("%s accepted your chat request.", from))
+	case spartanv1.MessageType_MESSAGE_TYPE_PRESENCE:
+		was := a.online[from]
+		a.online[from] = m.GetOnline()
+		if was != m.GetOnline() && a.mode == chatting && a.partner == from {
+			if m.GetOnline() {
+				a.say(fmt.Sprintf("%s is online.", from))
+			} else {
+				a.say(offline(from))
+			}
+		}
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_DECLINED:
 		a.say(m.GetNote())
 		if a.mode == chatting && a.partner == from {
@@ -334,7 +606,7 @@ func (a *app) requested(ctx context.Context, from string) {
 	case choosing:
 		a.choose() // the brief: the request prompt replaces "Enter a user"
 	case chatting:
-		a.say(fmt.Sprintf("%s is requesting to chat with you. Type /chat %s to accept.", from, from))
+		a.say(reminder(from))
 	case answering:
 		a.say(fmt.Sprintf("%s is requesting to chat with you too; answer %s first.", from, a.partner))
 	}

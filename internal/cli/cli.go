@@ -72,7 +72,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer term.Close()
 	term.Println(fmt.Sprintf("[Spartan] Connected to Spartan Server at port %s.", port(*server)))
-	a := newApp(client, term, login.GetOthers())
+	a := newApp(client, term, login)
 	return a.run(ctx, login.GetChatRequests(), *giveUp)
 }
 

@@ -61,14 +61,20 @@ func (s *session) typeLine(tb testing.TB, line string) {
 
 func (s *session) wantExit(tb testing.TB, want int) {
 	tb.Helper()
+	wantExit(tb, s.exit, s.screen, want)
+}
+
+// wantExit waits for the CLI's exit status on exit and checks it.
+func wantExit(tb testing.TB, exit chan int, screen *clitest.Screen, want int) {
+	tb.Helper()
 	select {
-	case got := <-s.exit:
+	case got := <-exit:
 		if got != want {
-			tb.Fatalf("exit status %d, want %d; screen:\n%s", got, want, s.screen)
+			tb.Fatalf("exit status %d, want %d; screen:\n%s", got, want, screen)
 		}
-		s.exit <- got // for the cleanup
+		exit <- got // for the cleanup
 	case <-time.After(wait):
-		tb.Fatalf("the CLI did not exit; screen:\n%s", s.screen)
+		tb.Fatalf("the CLI did not exit; screen:\n%q", screen)
 	}
 }
 
@@ -173,7 +179,7 @@ func TestBadInputAtPrompts(t *testing.T) {
 	alice.typeLine(t, "/chat eve")
 	alice.screen.Expect(t, wait, "You are now ready to chat with eve.")
 	// Asked again: eve sees the new request; nothing from before it.
-	eve.screen.Expect(t, wait, "alice is requesting to chat with you. Type /chat alice to accept.")
+	eve.screen.Expect(t, wait, "alice is requesting to chat with you. Type /chat alice to accept or /decline alice to decline.")
 }
 
 func TestUnknownUserAndNoServer(t *testing.T) {
@@ -231,7 +237,7 @@ func TestHostileText(t *testing.T) {
 	if _, err := spartan.New(addr, "alice").AnswerChat(ctx, "bob", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.SendText(ctx, "alice", "a\x1b[2Jb\n[Spartan] forged\x07\u009b\ttab"); err != nil {
+	if _, err := bob.SendText(ctx, "alice", "a\x1b[2Jb\n[Spartan] forged\x07\u009b\ttab", spartan.NewMessageID()); err != nil {
 		t.Fatal(err)
 	}
 	alice := startCLI(t, "alice", "-server", addr)
@@ -287,7 +293,7 @@ func TestHistoryPagesAndWording(t *testing.T) {
 	cli.typeLine(t, "/history 1")
 	cli.screen.Expect(t, wait, "[Spartan] The last message with bob:\n", "[alice]   indented  \n")
 	for i := range 620 {
-		if _, err := bob.SendText(ctx, "alice", fmt.Sprint("m", i)); err != nil {
+		if _, err := bob.SendText(ctx, "alice", fmt.Sprint("m", i), spartan.NewMessageID()); err != nil {
 			t.Fatal(err)
 		}
 	}

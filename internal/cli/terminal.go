@@ -9,8 +9,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/chzyer/readline"
 	"golang.org/x/term"
+
+	"github.com/spartan-messenger/spartan/internal/lineedit"
 )
 
 // terminal is where the CLI talks to its user: a prompt, lines typed, and
@@ -18,7 +19,7 @@ import (
 type terminal interface {
 	// Lines delivers each line typed, after Next asked for it; it is closed at
 	// end of input (Ctrl-D, Ctrl-C, or the end of a pipe).
-	Lines() <-chan string
+	Lines() <-chan input
 	// Next shows the prompt and reads one more line.
 	Next()
 	// SetPrompt changes the prompt, redrawing it if it is showing.
@@ -27,6 +28,14 @@ type terminal interface {
 	Println(line string)
 	// Close releases the terminal.
 	Close()
+}
+
+// input is one line typed.
+type input struct {
+	text string
+	// promptChanged says the prompt changed while the line was half typed,
+	// so the user began it as the answer to another question.
+	promptChanged bool
 }
 
 // newTerminal returns a line editor when stdin is a terminal, and a plain
@@ -39,32 +48,20 @@ func newTerminal(stdin io.Reader, stdout io.Writer) (terminal, error) {
 	return newPipe(stdin, stdout), nil
 }
 
-// tty is a terminal edited with readline: a printed line clears the input
+// tty is a terminal edited with lineedit: a printed line clears the input
 // line, prints, and redraws the prompt with what was typed so far.
 type tty struct {
-	rl    *readline.Instance
-	in    io.Closer
-	lines chan string
+	ed    *lineedit.Editor
+	lines chan input
 	next  chan struct{}
 }
 
 func newTTY(stdin *os.File, stdout io.Writer) (*tty, error) {
-	// Cancelable, so that Close returns at once even while a Readline waits
-	// for a key: when the server is gone the CLI exits without waiting for
-	// Enter. readline wraps it in a reader whose Close does not reach it, so
-	// tty.Close closes it itself.
-	in := readline.NewCancelableStdin(stdin)
-	rl, err := readline.NewEx(&readline.Config{
-		Stdin:           in,
-		Stdout:          stdout,
-		HistoryLimit:    -1,
-		InterruptPrompt: "^C",
-		EOFPrompt:       "",
-	})
+	ed, err := lineedit.New(stdin, stdout)
 	if err != nil {
 		return nil, fmt.Errorf("set up the terminal: %w", err)
 	}
-	t := &tty{rl: rl, in: in, lines: make(chan string), next: make(chan struct{}, 1)}
+	t := &tty{ed: ed, lines: make(chan input), next: make(chan struct{}, 1)}
 	go t.read()
 	return t, nil
 }
@@ -72,15 +69,15 @@ func newTTY(stdin *os.File, stdout io.Writer) (*tty, error) {
 func (t *tty) read() {
 	defer close(t.lines)
 	for range t.next {
-		line, err := t.rl.Readline()
-		if err != nil { // io.EOF (Ctrl-D) or readline.ErrInterrupt (Ctrl-C)
+		line, err := t.ed.ReadLine()
+		if err != nil { // io.EOF (Ctrl-D), lineedit.ErrInterrupt (Ctrl-C), or the terminal is gone
 			return
 		}
-		t.lines <- line
+		t.lines <- input{text: line.Text, promptChanged: line.PromptChanged}
 	}
 }
 
-func (t *tty) Lines() <-chan string { return t.lines }
+func (t *tty) Lines() <-chan input { return t.lines }
 
 func (t *tty) Next() {
 	select {
@@ -89,26 +86,20 @@ func (t *tty) Next() {
 	}
 }
 
-func (t *tty) SetPrompt(prompt string) {
-	t.rl.SetPrompt(prompt)
-	t.rl.Refresh()
-}
+func (t *tty) SetPrompt(prompt string) { t.ed.SetPrompt(prompt) }
 
-func (t *tty) Println(line string) {
-	_, _ = fmt.Fprintln(t.rl.Stdout(), line)
-}
+func (t *tty) Println(line string) { t.ed.Println(line) }
 
-func (t *tty) Close() {
-	_ = t.in.Close()
-	_ = t.rl.Close()
-}
+// Close restores the terminal. A ReadLine still waiting for a key stays
+// blocked in its read of stdin; the process is about to exit.
+func (t *tty) Close() { _ = t.ed.Close() }
 
 // pipe is a terminal on a pipe: prompts are printed without a newline, each
 // line read is echoed after its prompt, and a line printed while a prompt
 // shows goes on a line of its own, the prompt printed again after it.
 type pipe struct {
 	out   io.Writer
-	lines chan string
+	lines chan input
 	next  chan struct{}
 
 	mu      sync.Mutex
@@ -117,7 +108,7 @@ type pipe struct {
 }
 
 func newPipe(stdin io.Reader, stdout io.Writer) *pipe {
-	p := &pipe{out: stdout, lines: make(chan string), next: make(chan struct{}, 1)}
+	p := &pipe{out: stdout, lines: make(chan input), next: make(chan struct{}, 1)}
 	go p.read(bufio.NewReader(stdin))
 	return p
 }
@@ -140,13 +131,13 @@ func (p *pipe) read(r *bufio.Reader) {
 		p.write(line + "\n")
 		p.showing = false
 		p.mu.Unlock()
-		p.lines <- line
+		p.lines <- input{text: line}
 	}
 }
 
 func (p *pipe) write(s string) { _, _ = io.WriteString(p.out, s) }
 
-func (p *pipe) Lines() <-chan string { return p.lines }
+func (p *pipe) Lines() <-chan input { return p.lines }
 
 func (p *pipe) Next() {
 	p.mu.Lock()

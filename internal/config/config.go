@@ -6,7 +6,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -28,8 +30,18 @@ type Config struct {
 	Store Store `koanf:"store"`
 	// Cache bounds the in-memory cache of recent messages.
 	Cache Cache `koanf:"cache"`
-	// Rate limits how fast a user may send.
+	// Rate limits how fast a caller may call, per class of RPC.
 	Rate Rate `koanf:"rate"`
+	// Redis, when set, is shared by every server of a cluster.
+	Redis Redis `koanf:"redis"`
+	// CORS says which web pages on other origins may call the server from a browser.
+	CORS CORS `koanf:"cors"`
+	// Retention bounds what the store keeps.
+	Retention Retention `koanf:"retention"`
+	// Limits bound what one client may hold of the server.
+	Limits Limits `koanf:"limits"`
+	// Admin is the operator's view inside the server (pprof, runtime statistics).
+	Admin Admin `koanf:"admin"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `koanf:"log_level"`
 }
@@ -66,13 +78,142 @@ type Cache struct {
 	RPCMaxBytes int64 `koanf:"rpc_max_bytes"`
 }
 
-// Rate limits how fast a user may send.
+// Rate is the per-caller rate limit (the @rate decorator): the "send"
+// class in Calls, WindowSeconds and Burst, the other classes in Classes.
 type Rate struct {
-	// Calls is how many sends a user may make per Window; the brief's
+	// Calls is how many messages a user may send per window; the brief's
 	// max_call_per_30_seconds_per_user (with a window of 30s).
 	Calls int `koanf:"calls"`
 	// WindowSeconds is the length of the window, in seconds.
 	WindowSeconds int `koanf:"window_seconds"`
+	// Burst is how many sends may come at once; 0 means one second's worth
+	// (Calls / WindowSeconds), at least 1.
+	Burst int `koanf:"burst"`
+	// OnRedisError is what to do when Redis cannot be asked: "allow" the
+	// call (and log a warning) or "deny" it (Unavailable).
+	OnRedisError string `koanf:"on_redis_error"`
+	// Classes are the limits of the other classes the proto declares
+	// (request, login, stream, ack), each overriding its default.
+	Classes map[string]RateClass `koanf:"classes"`
+}
+
+// RateClass is one class's limit: Calls per WindowSeconds, Burst at once.
+type RateClass struct {
+	Calls         int `koanf:"calls"`
+	WindowSeconds int `koanf:"window_seconds"`
+	Burst         int `koanf:"burst"`
+}
+
+// Redis is the shared engine of a cluster; today the rate limiter's.
+type Redis struct {
+	// URL is redis://[user:password@]host:port/db (rediss:// for TLS);
+	// empty: no Redis, everything stays in the process.
+	URL string `koanf:"url"`
+}
+
+// DefaultRateClasses are the limits of the classes other than "send":
+// numbers that normal use never meets, there to stop a runaway client.
+func DefaultRateClasses() map[string]RateClass {
+	return map[string]RateClass{
+		"request": {Calls: 60, WindowSeconds: 60, Burst: 20},    // chat requests and answers
+		"login":   {Calls: 120, WindowSeconds: 60, Burst: 30},   // per remote address
+		"stream":  {Calls: 120, WindowSeconds: 60, Burst: 30},   // ReceiveMsg streams opened
+		"ack":     {Calls: 6000, WindowSeconds: 60, Burst: 200}, // acknowledgements
+	}
+}
+
+// SendClass is the "send" class as configured, its burst defaulted.
+func (r Rate) SendClass() RateClass {
+	burst := r.Burst
+	if burst <= 0 {
+		burst = max(1, r.Calls/max(1, r.WindowSeconds))
+	}
+	return RateClass{Calls: r.Calls, WindowSeconds: r.WindowSeconds, Burst: burst}
+}
+
+// AllClasses is every class's limit: the defaults, overridden by Classes,
+// and "send".
+func (r Rate) AllClasses() map[string]RateClass {
+	out := DefaultRateClasses()
+	for name, c := range r.Classes {
+		d := out[name]
+		if c.Calls > 0 {
+			d.Calls = c.Calls
+		}
+		if c.WindowSeconds > 0 {
+			d.WindowSeconds = c.WindowSeconds
+		}
+		if c.Burst > 0 {
+			d.Burst = c.Burst
+		}
+		out[name] = d
+	}
+	out["send"] = r.SendClass()
+	return out
+}
+
+// CORS is the cross-origin policy for browsers: which web pages, served from
+// another origin than the server's, may call it with Connect or gRPC-Web.
+type CORS struct {
+	// AllowedOrigins are the origins, each scheme://host[:port] as a browser
+	// sends it in the Origin header (http://localhost:5173), whose pages may
+	// call the server. "*" alone allows every origin: for development only.
+	// Empty, the default, turns CORS off: only pages of the server's own
+	// origin may call it from a browser.
+	AllowedOrigins []string `koanf:"allowed_origins"`
+}
+
+// Retention bounds what the store keeps, in every store kind.
+type Retention struct {
+	// MessagesPerLog keeps the newest messages of each inbox and
+	// conversation (0: all, for ever).
+	MessagesPerLog int `koanf:"messages_per_log"`
+	// MaxAgeDays drops messages older than this many days, as their log is
+	// written to (0: no age limit).
+	MaxAgeDays int `koanf:"max_age_days"`
+	// MaxUnread is how many messages a user has not acknowledged that an
+	// inbox keeps past the two bounds above; beyond it they go too, and the
+	// user is told how many. 0: no bound.
+	MaxUnread int `koanf:"max_unread"`
+}
+
+// Limits bound what one client may hold of the server.
+type Limits struct {
+	// BodySeconds is how long a request's body may take to arrive once its
+	// headers have: a client that sends a body byte by byte, or never,
+	// gets DeadlineExceeded instead of holding the call open.
+	BodySeconds int `koanf:"body_seconds"`
+	// ConnsPerAddress bounds the connections one remote IP address may have
+	// open at once; past it, a new connection is closed at once (and the
+	// server logs a warning). 0 turns the bound off.
+	ConnsPerAddress int `koanf:"conns_per_address"`
+}
+
+// Admin is a second, loopback-only address that serves net/http/pprof and
+// the runtime's statistics, for an operator on the server's machine.
+type Admin struct {
+	// Addr is host:port on a loopback address (127.0.0.1:6060, [::1]:6060,
+	// localhost:6060); empty, the default, serves nothing.
+	Addr string `koanf:"addr"`
+}
+
+// validate checks that the admin address is on loopback, so profiles and
+// statistics never reach the network.
+func (a *Admin) validate() error {
+	if a.Addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(a.Addr)
+	if err != nil {
+		return fmt.Errorf("admin.addr %q is not host:port: %w", a.Addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("admin.addr %q has no valid port", a.Addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("admin.addr %q is not on loopback: use 127.0.0.1, ::1 or localhost, so that profiles stay on this machine", a.Addr)
+	}
+	return nil
 }
 
 // BriefUsers are the users of the original brief, the embedded default.
@@ -93,9 +234,39 @@ func Default() Config {
 			RPCEntries:     4096,
 			RPCMaxBytes:    16 << 20,
 		},
-		Rate:     Rate{Calls: 450, WindowSeconds: 30},
-		LogLevel: "info",
+		Rate:      Rate{Calls: 450, WindowSeconds: 30, OnRedisError: "allow"},
+		Retention: Retention{MessagesPerLog: 10_000, MaxUnread: 100_000},
+		Limits:    Limits{BodySeconds: 10, ConnsPerAddress: 256},
+		LogLevel:  "info",
 	}
+}
+
+// originRE matches a web origin as a browser serialises it: a scheme, a host
+// name or bracketed IPv6 address, and an optional port; no user, path, query
+// or fragment, and no '*' (which rs/cors would take for a wildcard).
+var originRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://(\[[0-9A-Fa-f:.]+\]|[^/?#@*\[\]:\s]+)(:([0-9]{1,5}))?$`)
+
+// validate checks that every allowed origin is "*" or scheme://host[:port],
+// and that "*" stands alone.
+func (c *CORS) validate() error {
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			if len(c.AllowedOrigins) > 1 {
+				return errors.New(`cors.allowed_origins lists "*" with other origins: "*" alone allows every origin`)
+			}
+			continue
+		}
+		m := originRE.FindStringSubmatch(o)
+		if m != nil && m[3] != "" {
+			if port, err := strconv.Atoi(m[3]); err != nil || port < 1 || port > 65535 {
+				m = nil
+			}
+		}
+		if m == nil {
+			return fmt.Errorf(`cors.allowed_origins: %q is not an origin: write "*" or scheme://host[:port] with no path, not even a trailing '/' (e.g. http://localhost:5173)`, o)
+		}
+	}
+	return nil
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -173,10 +344,56 @@ func (c *Config) Validate() error {
 	if c.Rate.WindowSeconds < 1 {
 		return fmt.Errorf("rate.window_seconds %d must be at least 1", c.Rate.WindowSeconds)
 	}
+	if c.Rate.Burst < 0 {
+		return fmt.Errorf("rate.burst %d must be 0 (one second's worth) or more", c.Rate.Burst)
+	}
+	switch c.Rate.OnRedisError {
+	case "allow", "deny":
+	default:
+		return fmt.Errorf("rate.on_redis_error %q is not one of allow, deny", c.Rate.OnRedisError)
+	}
+	known := DefaultRateClasses()
+	for name, rc := range c.Rate.Classes {
+		if _, ok := known[name]; !ok {
+			return fmt.Errorf("rate.classes.%s is not a class: the classes are ack, login, request, stream (and send, set by rate.calls)", name)
+		}
+		if rc.Calls < 0 || rc.WindowSeconds < 0 || rc.Burst < 0 {
+			return fmt.Errorf("rate.classes.%s: calls, window_seconds and burst must not be negative", name)
+		}
+	}
+	if u := c.Redis.URL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") && !strings.HasPrefix(u, "unix://") {
+		return fmt.Errorf("redis.url %q is not a redis:// (or rediss://, unix://) URL", quoteURL(u))
+	}
+	if err := c.CORS.validate(); err != nil {
+		return err
+	}
+	if c.Retention.MessagesPerLog < 0 || c.Retention.MaxAgeDays < 0 || c.Retention.MaxUnread < 0 {
+		return fmt.Errorf("retention: messages_per_log %d, max_age_days %d and max_unread %d must each be 0 (no bound) or more",
+			c.Retention.MessagesPerLog, c.Retention.MaxAgeDays, c.Retention.MaxUnread)
+	}
+	if err := c.Admin.validate(); err != nil {
+		return err
+	}
+	if c.Limits.BodySeconds < 1 {
+		return fmt.Errorf("limits.body_seconds %d must be at least 1", c.Limits.BodySeconds)
+	}
+	if c.Limits.ConnsPerAddress < 0 {
+		return fmt.Errorf("limits.conns_per_address %d must be 0 (no bound) or more", c.Limits.ConnsPerAddress)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("log_level %q is not one of debug, info, warn, error", c.LogLevel)
 	}
 	return nil
+}
+
+// quoteURL leaves a URL's password out of an error message.
+func quoteURL(u string) string {
+	if at := strings.LastIndex(u, "@"); at >= 0 {
+		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
+			return u[:scheme+3] + "..." + u[at:]
+		}
+	}
+	return u
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/spartan-messenger/spartan/internal/chat"
@@ -12,12 +13,40 @@ import (
 type Store struct {
 	mu   sync.RWMutex
 	kv   map[string][]byte
-	logs map[string][]chat.Event
+	logs map[string]*mlog
+}
+
+// mlog is one log: its events from sequence number first on (those before
+// were trimmed).
+type mlog struct {
+	first  uint64
+	events []chat.Event
+}
+
+func (l *mlog) head() uint64 {
+	if l == nil {
+		return 0
+	}
+	return l.first + uint64(len(l.events)) - 1
+}
+
+// trim drops the events before seq, releasing their memory.
+func (l *mlog) trim(before uint64) {
+	if before <= l.first {
+		return
+	}
+	n := min(before-l.first, uint64(len(l.events)))
+	clear(l.events[:n]) // the backing array no longer holds their payloads
+	l.events = l.events[n:]
+	l.first += n
+	if len(l.events) == 0 {
+		l.events = nil // and the array itself goes
+	}
 }
 
 // NewStore returns an empty Store.
 func NewStore() *Store {
-	return &Store{kv: map[string][]byte{}, logs: map[string][]chat.Event{}}
+	return &Store{kv: map[string][]byte{}, logs: map[string]*mlog{}}
 }
 
 // Update runs fn with the store locked for writing and applies its writes if it returns nil.
@@ -27,15 +56,31 @@ func (s *Store) Update(ctx context.Context, fn func(tx chat.Tx) error) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &tx{s: s, writable: true, kv: map[string][]byte{}, logs: map[string][]chat.Event{}}
+	tx := &tx{s: s, writable: true, kv: map[string][]byte{}, deleted: map[string]bool{}, logs: map[string][]chat.Event{}, trims: map[string]uint64{}}
 	if err := fn(tx); err != nil {
 		return err
+	}
+	for k := range tx.deleted {
+		delete(s.kv, k)
 	}
 	for k, v := range tx.kv {
 		s.kv[k] = v
 	}
 	for name, evs := range tx.logs {
-		s.logs[name] = append(s.logs[name], evs...)
+		l := s.logs[name]
+		if l == nil {
+			l = &mlog{first: 1}
+			s.logs[name] = l
+		}
+		if len(l.events) == 0 {
+			l.first = evs[0].Seq
+		}
+		l.events = append(l.events, evs...)
+	}
+	for name, before := range tx.trims {
+		if l := s.logs[name]; l != nil {
+			l.trim(before)
+		}
 	}
 	return nil
 }
@@ -55,12 +100,17 @@ type tx struct {
 	s        *Store
 	writable bool
 	kv       map[string][]byte
+	deleted  map[string]bool // keys deleted and not put again
 	logs     map[string][]chat.Event
+	trims    map[string]uint64 // log -> the first sequence number kept
 }
 
 func (t *tx) Get(key string) ([]byte, error) {
 	if v, ok := t.kv[key]; ok {
 		return append([]byte(nil), v...), nil
+	}
+	if t.deleted[key] {
+		return nil, chat.ErrNoKey
 	}
 	if v, ok := t.s.kv[key]; ok {
 		return append([]byte(nil), v...), nil
@@ -73,6 +123,16 @@ func (t *tx) Put(key string, value []byte) error {
 		return chat.ErrReadOnly
 	}
 	t.kv[key] = append([]byte(nil), value...)
+	delete(t.deleted, key)
+	return nil
+}
+
+func (t *tx) Delete(key string) error {
+	if !t.writable {
+		return chat.ErrReadOnly
+	}
+	delete(t.kv, key)
+	t.deleted[key] = true
 	return nil
 }
 
@@ -87,44 +147,69 @@ func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
 	return ev.Seq, nil
 }
 
-func (t *tx) Head(log string) (uint64, error) {
-	return uint64(len(t.s.logs[log]) + len(t.logs[log])), nil
-}
-
-// event returns the event at seq (1-based) as this transaction sees it.
-func (t *tx) event(log string, seq uint64) chat.Event {
-	committed := t.s.logs[log]
-	if seq <= uint64(len(committed)) {
-		return committed[seq-1]
+func (t *tx) Trim(log string, before uint64) error {
+	if !t.writable {
+		return chat.ErrReadOnly
 	}
-	return t.logs[log][seq-1-uint64(len(committed))]
+	t.trims[log] = max(t.trims[log], before)
+	return nil
 }
 
-func (t *tx) Read(log string, after uint64, limit int) ([]chat.Event, error) {
+func (t *tx) Head(log string) (uint64, error) {
+	return t.s.logs[log].head() + uint64(len(t.logs[log])), nil
+}
+
+// first is the first sequence number of the log this transaction can read.
+func (t *tx) first(log string) uint64 {
+	first := uint64(1)
+	if l := t.s.logs[log]; l != nil {
+		first = l.first
+	}
+	return max(first, t.trims[log])
+}
+
+// event returns the event at seq as this transaction sees it; seq is
+// between first and the head.
+func (t *tx) event(log string, seq uint64) chat.Event {
+	l := t.s.logs[log]
+	if committed := l.head(); seq <= committed {
+		return l.events[seq-l.first]
+	}
+	return t.logs[log][seq-1-l.head()]
+}
+
+func (t *tx) Read(log string, after uint64, limit, maxBytes int) ([]chat.Event, error) {
 	head, _ := t.Head(log)
 	if after >= head {
 		// Nothing to read; checked first because after+1 wraps around at the maximum.
 		return nil, nil
 	}
 	var out []chat.Event
-	for seq := after + 1; seq <= head && len(out) < limit; seq++ {
-		out = append(out, t.event(log, seq))
+	budget := chat.NewBudget(maxBytes)
+	for seq := max(after+1, t.first(log)); seq <= head && len(out) < limit; seq++ {
+		ev := t.event(log, seq)
+		if !budget.Take(&ev) {
+			break
+		}
+		out = append(out, ev)
 	}
 	return out, nil
 }
 
-func (t *tx) ReadBefore(log string, before uint64, limit int) ([]chat.Event, error) {
+func (t *tx) ReadBefore(log string, before uint64, limit, maxBytes int) ([]chat.Event, error) {
 	head, _ := t.Head(log)
 	if before == 0 || before > head+1 {
 		before = head + 1
 	}
-	first := uint64(1)
-	if before > uint64(limit) {
-		first = before - uint64(limit)
-	}
 	var out []chat.Event
-	for seq := first; seq < before; seq++ {
-		out = append(out, t.event(log, seq))
+	budget := chat.NewBudget(maxBytes)
+	for seq, first := before-1, t.first(log); seq >= first && seq >= 1 && len(out) < limit; seq-- {
+		ev := t.event(log, seq)
+		if !budget.Take(&ev) {
+			break
+		}
+		out = append(out, ev)
 	}
+	slices.Reverse(out)
 	return out, nil
 }

@@ -66,10 +66,10 @@ func TestUpdateRolledBackLeavesNothing(t *testing.T) {
 		if head, _ := tx.Head("log"); head != 3 {
 			t.Errorf("Head in tx = %d, want 3", head)
 		}
-		if evs, _ := tx.Read("log", 2, 10); len(evs) != 1 || evs[0].ID != "x" || evs[0].Seq != 3 {
+		if evs, _ := tx.Read("log", 2, 10, 0); len(evs) != 1 || evs[0].ID != "x" || evs[0].Seq != 3 {
 			t.Errorf("Read in tx = %+v, want the appended event at 3", evs)
 		}
-		if evs, _ := tx.ReadBefore("log", 0, 2); !slices.Equal(seqs(evs), []uint64{2, 3}) {
+		if evs, _ := tx.ReadBefore("log", 0, 2, 0); !slices.Equal(seqs(evs), []uint64{2, 3}) {
 			t.Errorf("ReadBefore in tx = %v, want [2 3]", seqs(evs))
 		}
 		return errBoom
@@ -86,7 +86,7 @@ func TestUpdateRolledBackLeavesNothing(t *testing.T) {
 				t.Errorf("Head(%s) after rollback = %d, want %d", log, head, want)
 			}
 		}
-		if evs, _ := tx.Read("log", 0, 10); !slices.Equal(seqs(evs), []uint64{1, 2}) {
+		if evs, _ := tx.Read("log", 0, 10, 0); !slices.Equal(seqs(evs), []uint64{1, 2}) {
 			t.Errorf("Read after rollback = %v, want [1 2]", seqs(evs))
 		}
 		return nil
@@ -131,7 +131,7 @@ func TestCommittedUpdateIsVisible(t *testing.T) {
 			t.Errorf("Get = %q, %v; want v1", got, err)
 		}
 		got[0] = 'Y'
-		evs, err := tx.Read("log", 0, 10)
+		evs, err := tx.Read("log", 0, 10, 0)
 		if err != nil || len(evs) != 1 || string(evs[0].Payload) != "hello" || evs[0].Seq != 1 {
 			t.Errorf("Read = %+v, %v; want one event with payload hello at 1", evs, err)
 		}
@@ -215,7 +215,7 @@ func TestRead(t *testing.T) {
 				log = "log"
 			}
 			err := s.View(t.Context(), func(tx chat.Tx) error {
-				evs, err := tx.Read(log, tt.after, tt.limit)
+				evs, err := tx.Read(log, tt.after, tt.limit, 0)
 				if err != nil {
 					return err
 				}
@@ -266,7 +266,7 @@ func TestReadBefore(t *testing.T) {
 				log = "log"
 			}
 			err := s.View(t.Context(), func(tx chat.Tx) error {
-				evs, err := tx.ReadBefore(log, tt.before, tt.limit)
+				evs, err := tx.ReadBefore(log, tt.before, tt.limit, 0)
 				if err != nil {
 					return err
 				}
@@ -304,7 +304,7 @@ func TestConcurrentAppendsAreGapFree(t *testing.T) {
 	}
 	wg.Wait()
 	err := s.View(ctx, func(tx chat.Tx) error {
-		evs, err := tx.Read("log", 0, writers*each+1)
+		evs, err := tx.Read("log", 0, writers*each+1, 0)
 		if err != nil {
 			return err
 		}

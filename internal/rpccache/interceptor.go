@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
+	"github.com/spartan-messenger/spartan/internal/caller"
 )
 
 // Options bound an Interceptor's cache and say who calls.
@@ -22,8 +23,8 @@ type Options struct {
 	MaxEntries int
 	// MaxBytes bounds the cached responses' total encoded size (at least 1).
 	MaxBytes int64
-	// Caller names the user making a call; the default reads the request
-	// message's string field "user". Authentication will replace it.
+	// Caller names the user making a call (default: caller.Of, the one
+	// place that decides who calls).
 	Caller func(ctx context.Context, req connect.AnyRequest) string
 }
 
@@ -80,7 +81,7 @@ func New(services []protoreflect.ServiceDescriptor, versions *Versions, opts Opt
 		return nil, err
 	}
 	if opts.Caller == nil {
-		opts.Caller = userField
+		opts.Caller = func(ctx context.Context, req connect.AnyRequest) string { return caller.Of(ctx, req.Any()) }
 	}
 	i := &Interceptor{scopes: scopes, versions: versions, opts: opts}
 	i.lru, err = simplelru.NewLRU(opts.MaxEntries, func(_ string, e *entry) { i.bytes -= e.size })
@@ -216,18 +217,4 @@ func (e *entry) response() connect.AnyResponse {
 		out.Trailer()[k] = append([]string(nil), vs...)
 	}
 	return out
-}
-
-// userField is the default Caller: the request message's string field "user".
-func userField(_ context.Context, req connect.AnyRequest) string {
-	msg, ok := req.Any().(proto.Message)
-	if !ok {
-		return ""
-	}
-	m := msg.ProtoReflect()
-	f := m.Descriptor().Fields().ByName("user")
-	if f == nil || f.Kind() != protoreflect.StringKind || f.IsList() {
-		return ""
-	}
-	return m.Get(f).String()
 }

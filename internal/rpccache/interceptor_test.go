@@ -83,7 +83,7 @@ func serve(tb testing.TB, withCache bool) fixture {
 	tb.Helper()
 	versions := rpccache.NewVersions()
 	var n int
-	core := chat.NewService(memory.NewStore(), memory.NewBroker(), chat.Options{
+	core := chat.NewService(memory.NewStore(), memory.NewBroker(), memory.NewPresence(), chat.Options{
 		Users:   []string{"alice", "bob", "carol"},
 		NewID:   func() string { n++; return "id-" + strconv.Itoa(n) },
 		Changed: versions.Bump,
@@ -220,7 +220,7 @@ func TestOnlyDeclaredRPCsAreCached(t *testing.T) {
 func TestBoundsHold(t *testing.T) {
 	t.Parallel()
 	versions := rpccache.NewVersions()
-	core := chat.NewService(memory.NewStore(), memory.NewBroker(), chat.Options{
+	core := chat.NewService(memory.NewStore(), memory.NewBroker(), memory.NewPresence(), chat.Options{
 		Users: []string{"alice", "bob"}, NewID: func() string { return "x" }, Changed: versions.Bump,
 	})
 	ic, err := rpccache.New(chatService(), versions, rpccache.Options{MaxEntries: 5, MaxBytes: 1 << 20})

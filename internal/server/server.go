@@ -1,7 +1,7 @@
 // Package server wires the Spartan server together: configuration, the chat
 // core over its store and broker, the Connect handlers, gRPC reflection and
-// health, and one HTTP server that speaks gRPC, Connect and gRPC-Web on one
-// port, plaintext HTTP/2 included.
+// health, CORS for browsers on other origins, and one HTTP server that speaks
+// gRPC, Connect and gRPC-Web on one port, plaintext HTTP/2 included.
 package server
 
 import (
@@ -14,14 +14,17 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
@@ -84,7 +87,12 @@ type Server struct {
 	messages   *cache.Store
 	responses  *rpccache.Interceptor
 	closeOnce  sync.Once
-	closeErr   error
+	// redis is the client of redis.url, if set.
+	redis redis.UniversalClient
+	// admin serves pprof and runtime statistics on admin.addr, if set.
+	admin    *http.Server
+	adminLn  net.Listener
+	closeErr error
 }
 
 // New builds a server from a validated configuration; it logs to logOut. It
@@ -121,7 +129,12 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		MaxPayload: cfg.MaxMessageBytes,
 		MaxPending: cfg.MaxPendingMessages,
 		NewID:      func() string { return uuid.Must(uuid.NewV7()).String() },
-		Logger:     log,
+		Retention: chat.Retention{
+			PerLog:    cfg.Retention.MessagesPerLog,
+			MaxAge:    time.Duration(cfg.Retention.MaxAgeDays) * 24 * time.Hour,
+			MaxUnread: cfg.Retention.MaxUnread,
+		},
+		Logger: log,
 	}
 	// A payload somewhat over max_message_bytes still gets the core's
 	// InvalidArgument sentence; one over four times the limit is refused
@@ -134,21 +147,26 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		// client that merely accepts gzip, as grpcio does.)
 		connect.WithCompressMinBytes(math.MaxInt),
 	}
+	handlerOpts = append(handlerOpts, api.CodecOptions()...)
+	services := []protoreflect.ServiceDescriptor{spartanv1.File_spartan_v1_chat_proto.Services().ByName("ChatService")}
+	rate, err := s.rateLimit(services)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("rate limit: %w", err), s.closeStore())
+	}
 	if cfg.Cache.RPCEntries > 0 {
 		// The @lru_cache decorator: the RPCs it caches are declared in the proto.
 		versions := rpccache.NewVersions()
 		opts.Changed = versions.Bump
-		services := []protoreflect.ServiceDescriptor{spartanv1.File_spartan_v1_chat_proto.Services().ByName("ChatService")}
 		s.responses, err = rpccache.New(services, versions, rpccache.Options{
 			MaxEntries: cfg.Cache.RPCEntries,
 			MaxBytes:   cfg.Cache.RPCMaxBytes,
 		})
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeStore())
+			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeStore(), s.closeRedis())
 		}
-		handlerOpts = append(handlerOpts, connect.WithInterceptors(s.responses))
 	}
-	core := chat.NewService(messages, memory.NewBroker(), opts)
+	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(rate, s.responses)...))
+	core := chat.NewService(messages, memory.NewBroker(), memory.NewPresence(), opts)
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, s.stopping, log), handlerOpts...))
@@ -161,7 +179,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           withCORS(withBodyDeadline(withEnvelopeCheck(mux), time.Duration(cfg.Limits.BodySeconds)*time.Second), cfg.CORS.AllowedOrigins),
 		Protocols:         protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -177,32 +195,60 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	return s, nil
 }
 
-// Close logs the caches' counters and closes the store. Serve calls it on
-// its way out; calling it again does nothing.
+// Close closes the store and Redis, quietly: a server that failed to start
+// says only why. Serve calls it on its way out; calling it again does
+// nothing.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		if s.stop != nil {
 			s.stop()
 		}
-		st := s.messages.Stats()
-		s.log.Info("message cache", "hits", st.Hits, "misses", st.Misses, "evictions", st.Evictions,
-			"logs", st.Logs, "entries", st.Entries, "bytes", st.Bytes)
-		if s.responses != nil {
-			rs := s.responses.Stats()
-			s.log.Info("response cache", "hits", rs.Hits, "misses", rs.Misses, "stale", rs.Stale,
-				"entries", rs.Entries, "bytes", rs.Bytes)
-		}
-		s.closeErr = s.closeStore()
+		s.closeErr = errors.Join(s.closeStore(), s.closeRedis())
 	})
 	return s.closeErr
+}
+
+// closeRedis closes the Redis client, if there is one.
+func (s *Server) closeRedis() error {
+	if s.redis == nil {
+		return nil
+	}
+	if err := s.redis.Close(); err != nil {
+		return fmt.Errorf("close redis: %w", err)
+	}
+	return nil
+}
+
+// logStats logs the caches' counters; Serve calls it once it has stopped
+// serving, when they describe a run.
+func (s *Server) logStats() {
+	st := s.messages.Stats()
+	s.log.Info("message cache", "hits", st.Hits, "misses", st.Misses, "evictions", st.Evictions,
+		"logs", st.Logs, "entries", st.Entries, "bytes", st.Bytes)
+	if s.responses != nil {
+		rs := s.responses.Stats()
+		s.log.Info("response cache", "hits", rs.Hits, "misses", rs.Misses, "stale", rs.Stale,
+			"entries", rs.Entries, "bytes", rs.Bytes)
+	}
 }
 
 // Listen binds the configured address.
 func (s *Server) Listen() error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen on %s: port %d is in use (by another spartan-server?): stop that or choose another port with -port: %w",
+			addr, s.cfg.Port, err)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if s.cfg.Limits.ConnsPerAddress > 0 {
+		ln = newLimitListener(ln, s.cfg.Limits.ConnsPerAddress, s.log)
+	}
+	if err := s.listenAdmin(); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	s.ln = ln
 	return nil
@@ -215,11 +261,20 @@ func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // finish for a few seconds and returns.
 func (s *Server) Serve(ctx context.Context) error {
 	s.log.Info("serving", "addr", s.ln.Addr().String(), "users", len(s.cfg.Users))
+	if origins := s.cfg.CORS.AllowedOrigins; len(origins) > 0 {
+		s.log.Info("CORS on: web pages of these origins may call the server", "allowed_origins", origins)
+		if slices.Contains(origins, "*") {
+			s.log.Warn(`CORS allows every origin ("*"): for development only`)
+		}
+	}
+	s.serveAdmin()
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	select {
 	case err := <-errc:
 		s.stop()
+		s.shutdownAdmin(context.Background())
+		s.logStats()
 		return errors.Join(fmt.Errorf("serve: %w", err), s.Close())
 	case <-ctx.Done():
 	}
@@ -228,9 +283,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	err := s.http.Shutdown(shutdownCtx)
+	s.shutdownAdmin(shutdownCtx)
 	if err2 := <-errc; !errors.Is(err2, http.ErrServerClosed) && err == nil {
 		err = err2
 	}
+	s.logStats()
 	if err != nil {
 		return errors.Join(fmt.Errorf("shut down: %w", err), s.Close())
 	}

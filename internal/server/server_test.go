@@ -231,6 +231,10 @@ func TestRunBadConfig(t *testing.T) {
 		config string
 		args   []string
 		want   []string
+		// usage is set when the flag package prints usage to stderr; no
+		// other case may log a word (a failed start says only why, in the
+		// error, not with the cache statistics of a run that never was).
+		usage bool
 	}{
 		{name: "no users", config: "users: []\n", want: []string{"no users are configured"}},
 		{name: "duplicate user", config: "users: [alice, bob, alice]\n", want: []string{`user "alice" is listed twice`}},
@@ -239,13 +243,13 @@ func TestRunBadConfig(t *testing.T) {
 		{
 			name:   "port in use",
 			config: fmt.Sprintf("host: 127.0.0.1\nport: %d\nusers: [alice]\nstore:\n  kind: memory\n", busyPort),
-			want:   []string{fmt.Sprintf("listen on 127.0.0.1:%d", busyPort), "address already in use"},
+			want:   []string{fmt.Sprintf("listen on 127.0.0.1:%d: port %d is in use", busyPort, busyPort), "address already in use"},
 		},
 		{name: "unknown key", config: "users: [alice]\ncolour: blue\n", want: []string{"unknown key", "colour"}},
 		{name: "not YAML", config: "users: [alice\n", want: []string{"config file"}},
 		{name: "missing file", args: []string{"-config", "/nonexistent/spartan.yaml"}, want: []string{"/nonexistent/spartan.yaml"}},
 		{name: "stray argument", config: "users: [alice]\n", args: []string{"serve"}, want: []string{`unexpected argument "serve"`}},
-		{name: "unknown flag", config: "users: [alice]\n", args: []string{"-colour", "blue"}, want: []string{"colour"}},
+		{name: "unknown flag", config: "users: [alice]\n", args: []string{"-colour", "blue"}, want: []string{"colour"}, usage: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,6 +276,9 @@ func TestRunBadConfig(t *testing.T) {
 			if s := stdout.String(); s != "" {
 				t.Errorf("stdout %q, want nothing", s)
 			}
+			if s := stderr.String(); s != "" && !tt.usage {
+				t.Errorf("stderr %q, want nothing", s)
+			}
 		})
 	}
 }
@@ -297,33 +304,67 @@ func repoRoot(tb testing.TB) string {
 	}
 }
 
-// grpcurl runs the pinned grpcurl in plaintext with args and returns its
+// toolBuildLimit bounds building a tool for a plain `go test`; on a cold
+// cache that downloads and compiles it, which takes a minute or more.
+const toolBuildLimit = 10 * time.Minute
+
+// grpcurlBinary returns the path of the grpcurl pinned in tools/go.mod.
+//
+// `make test` builds it into $TEST_SPARTAN_BIN (`make tools`) before any test
+// runs, so no test compiles a tool within its own deadline. Without that
+// variable (a developer's plain `go test ./...`) it is built here, once for
+// the calling test, into a temporary directory, with a deadline of its own
+// (toolBuildLimit) far beyond waitLimit: quick on a warm cache, slow but
+// working on a cold one. Skipping instead would quietly drop these tests from
+// every run outside make.
+func grpcurlBinary(tb testing.TB, root string) string {
+	tb.Helper()
+	if dir := os.Getenv("TEST_SPARTAN_BIN"); dir != "" {
+		path := filepath.Join(dir, "grpcurl")
+		if _, err := os.Stat(path); err != nil {
+			tb.Fatalf("grpcurl from $TEST_SPARTAN_BIN: %v (run `make tools`, or unset TEST_SPARTAN_BIN to build it here)", err)
+		}
+		return path
+	}
+	ctx, cancel := context.WithTimeout(tb.Context(), toolBuildLimit)
+	defer cancel()
+	path := filepath.Join(tb.TempDir(), "grpcurl")
+	argv := []string{"build", "-modfile=" + filepath.Join(root, "tools", "go.mod"), "-o", path, "github.com/fullstorydev/grpcurl/cmd/grpcurl"}
+	tb.Logf("TEST_SPARTAN_BIN is not set: go %s", strings.Join(argv, " "))
+	cmd := exec.CommandContext(ctx, "go", argv...)
+	cmd.Dir = root // -modfile still needs the main module's go.mod here.
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go %s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return path
+}
+
+// grpcurl runs the grpcurl at path in plaintext with args and returns its
 // standard output, failing the test if it fails.
-func grpcurl(tb testing.TB, root string, args ...string) string {
+func grpcurl(tb testing.TB, path string, args ...string) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), waitLimit)
 	defer cancel()
-	argv := append([]string{"tool", "-modfile=" + filepath.Join(root, "tools", "go.mod"), "grpcurl", "-plaintext"}, args...)
-	cmd := exec.CommandContext(ctx, "go", argv...)
-	cmd.Dir = root // -modfile still needs the main module's go.mod here.
+	argv := append([]string{"-plaintext"}, args...)
+	cmd := exec.CommandContext(ctx, path, argv...)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		tb.Fatalf("go %s: %v\nstdout: %s\nstderr: %s", strings.Join(argv, " "), err, &stdout, &stderr)
+		tb.Fatalf("grpcurl %s: %v\nstdout: %s\nstderr: %s", strings.Join(argv, " "), err, &stdout, &stderr)
 	}
 	return stdout.String()
 }
 
 func TestReflectionAndHealth(t *testing.T) {
 	t.Parallel()
-	root := repoRoot(t)
+	grpcurlPath := grpcurlBinary(t, repoRoot(t))
 	r := run(t, []string{"-config", writeConfig(t, "host: 127.0.0.1\nport: 0\nusers: [alice, bob, carol]\nstore:\n  kind: memory\n")}, nil)
 	addr := fmt.Sprintf("127.0.0.1:%d", r.port)
 
 	t.Run("grpcurl list", func(t *testing.T) {
 		t.Parallel()
-		got := strings.Fields(grpcurl(t, root, addr, "list"))
+		got := strings.Fields(grpcurl(t, grpcurlPath, addr, "list"))
 		for _, want := range []string{spartanv1connect.ChatServiceName, "grpc.health.v1.Health"} {
 			if !slices.Contains(got, want) {
 				t.Errorf("grpcurl list = %q, want %s among them", got, want)
@@ -332,7 +373,7 @@ func TestReflectionAndHealth(t *testing.T) {
 	})
 	t.Run("grpcurl describe", func(t *testing.T) {
 		t.Parallel()
-		got := grpcurl(t, root, addr, "describe", spartanv1connect.ChatServiceName)
+		got := grpcurl(t, grpcurlPath, addr, "describe", spartanv1connect.ChatServiceName)
 		for _, want := range []string{"rpc ReceiveMsg ( .spartan.v1.Message ) returns ( stream .spartan.v1.Message )", "rpc SendMsg"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("grpcurl describe does not show %q:\n%s", want, got)
@@ -341,7 +382,7 @@ func TestReflectionAndHealth(t *testing.T) {
 	})
 	t.Run("grpcurl ListUsers", func(t *testing.T) {
 		t.Parallel()
-		out := grpcurl(t, root, "-d", "{}", addr, spartanv1connect.ChatServiceListUsersProcedure[1:])
+		out := grpcurl(t, grpcurlPath, "-d", "{}", addr, spartanv1connect.ChatServiceListUsersProcedure[1:])
 		var res struct{ Users []string }
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("grpcurl output %q: %v", out, err)
@@ -353,7 +394,7 @@ func TestReflectionAndHealth(t *testing.T) {
 	for _, service := range []string{"", spartanv1connect.ChatServiceName} {
 		t.Run(fmt.Sprintf("grpcurl health check %q", service), func(t *testing.T) {
 			t.Parallel()
-			out := grpcurl(t, root, "-d", fmt.Sprintf(`{"service":%q}`, service), addr, "grpc.health.v1.Health/Check")
+			out := grpcurl(t, grpcurlPath, "-d", fmt.Sprintf(`{"service":%q}`, service), addr, "grpc.health.v1.Health/Check")
 			var res struct{ Status string }
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
 				t.Fatalf("grpcurl output %q: %v", out, err)

@@ -20,13 +20,26 @@ const stopLimit = 10 * time.Second
 
 // Config is the default configuration for a test server: the brief's users,
 // a free loopback port, an in-memory store (nothing lands in the working
-// tree), debug logs.
+// tree), debug logs, and rate limits no test reaches.
 func Config() config.Config {
 	cfg := config.Default()
 	cfg.Host, cfg.Port = "127.0.0.1", 0
 	cfg.Store = config.Store{Kind: config.StoreMemory}
 	cfg.LogLevel = "debug"
+	// Tests send as fast as they can; those about the rate limit set their own.
+	cfg.Rate = Unlimited()
 	return cfg
+}
+
+// Unlimited is a rate configuration that no test reaches.
+func Unlimited() config.Rate {
+	r := config.Default().Rate
+	r.Calls, r.WindowSeconds, r.Burst = 1_000_000, 1, 1_000_000
+	r.Classes = map[string]config.RateClass{}
+	for name := range config.DefaultRateClasses() {
+		r.Classes[name] = config.RateClass{Calls: 1_000_000, WindowSeconds: 1, Burst: 1_000_000}
+	}
+	return r
 }
 
 // Server is a running test server.

@@ -27,6 +27,12 @@ PYDIR = HERE.parent
 sys.path.insert(0, str(PYDIR))
 
 from spartan_client import SpartanClient  # noqa: E402
+from spartan_client import pb as _pb  # noqa: E402
+
+MESSAGE_TYPE_PRESENCE = _pb.MESSAGE_TYPE_PRESENCE
+#: The notice a stream starts with when the client's position is from an
+#: epoch the server no longer has (internal/chat/epoch.go).
+LOST_NOTE = "The server has lost the messages it had stored; any sent to you before it did are gone."
 
 CLIENT_PY = PYDIR / "client.py"
 USERS = ["alice", "bob", "charlie", "eve"]
@@ -111,7 +117,7 @@ class Proc:
     newline) are matched too.
     """
 
-    def __init__(self, argv: List[str], name: str, env: Optional[Dict[str, str]] = None):
+    def __init__(self, argv: List[str], name: str, env: Optional[Dict[str, str]] = None, **popen):
         self.name = name
         self.argv = argv
         self.popen = subprocess.Popen(
@@ -121,6 +127,7 @@ class Proc:
             stderr=subprocess.PIPE,
             env=env,
             cwd=str(PYDIR),
+            **popen,
         )
         self.out = Output(self.popen.stdout, f"{name}.stdout")
         self.err = Output(self.popen.stderr, f"{name}.stderr")
@@ -319,12 +326,13 @@ def clients(server):
 
 @pytest.fixture
 def spawn():
-    """Returns spawn(argv, name) -> Proc; every process is ended by PID at the end."""
+    """Returns spawn(argv, name, **popen) -> Proc (``popen``: more subprocess.Popen
+    arguments, preexec_fn say); every process is ended by PID at the end."""
     procs: List[Proc] = []
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
 
-    def start(argv: List[str], name: str) -> Proc:
-        proc = Proc(argv, name, env)
+    def start(argv: List[str], name: str, **popen) -> Proc:
+        proc = Proc(argv, name, env, **popen)
         procs.append(proc)
         return proc
 
@@ -335,22 +343,26 @@ def spawn():
 
 @pytest.fixture
 def client_py(spawn):
-    """Returns run(user, server, *args) -> Proc running client.py."""
+    """Returns run(user, server, *args, **popen) -> Proc running client.py."""
 
-    def run(user: str, target: str, *args: str) -> Proc:
-        return spawn([sys.executable, str(CLIENT_PY), user, "--server", target, *args], f"client.py {user}")
+    def run(user: str, target: str, *args: str, **popen) -> Proc:
+        return spawn([sys.executable, str(CLIENT_PY), user, "--server", target, *args], f"client.py {user}", **popen)
 
     return run
 
 
 class Inbox:
-    """A ReceiveMsg stream read on a thread into a queue, for reads with deadlines."""
+    """A ReceiveMsg stream read on a thread into a queue, for reads with deadlines.
 
-    def __init__(self, client: SpartanClient, seq: int = 0):
+    Presence events (live only, seq 0) are left out unless ``presence`` is true.
+    """
+
+    def __init__(self, client: SpartanClient, seq: int = 0, presence: bool = False, epoch: str = ""):
         import queue
 
+        self.presence = presence
         self._queue: "queue.Queue" = queue.Queue()
-        self.sub = client.receive(seq)
+        self.sub = client.receive(seq, epoch)
         self.error = None
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
@@ -358,6 +370,8 @@ class Inbox:
     def _pump(self) -> None:
         try:
             for msg in self.sub:
+                if msg.type == MESSAGE_TYPE_PRESENCE and not self.presence:
+                    continue
                 self._queue.put(msg)
         except Exception as err:  # noqa: BLE001 - handed to the test
             self.error = err
@@ -408,13 +422,22 @@ class Inbox:
         self._thread.join(5)
 
 
+def wait_online(observer: SpartanClient, *users: str, timeout: float = WAIT) -> None:
+    """Waits until Login (as ``observer``) lists ``users`` online: their streams are open on the server."""
+    deadline = time.monotonic() + timeout
+    while not set(users) <= set(observer.login().online):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{', '.join(users)} not online within {timeout}s")
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def inbox():
-    """Returns open(client, seq=0) -> Inbox; every stream is cancelled at the end."""
+    """Returns open(client, seq=0, presence=False, epoch="") -> Inbox; every stream is cancelled at the end."""
     opened: List[Inbox] = []
 
-    def open_(client: SpartanClient, seq: int = 0) -> Inbox:
-        ib = Inbox(client, seq)
+    def open_(client: SpartanClient, seq: int = 0, presence: bool = False, epoch: str = "") -> Inbox:
+        ib = Inbox(client, seq, presence, epoch)
         opened.append(ib)
         return ib
 

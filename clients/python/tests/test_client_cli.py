@@ -38,6 +38,7 @@ def test_brief_transcript(server, client_py, clients):
         "[Spartan] User list: bob,charlie,eve\n"
         "[Spartan] Enter a user whom you want to chat with: bob\n"
         "[Spartan] You are now ready to chat with bob.\n"
+        "[Spartan] bob is offline; your messages will wait for them.\n"
         "[alice] > Hey Bob!\n"
         "[alice] > "
     )
@@ -67,7 +68,7 @@ def test_brief_transcript(server, client_py, clients):
     bob_client = clients("bob")
     clients("alice").send("bob", "after")
     sub = bob_client.receive(0)
-    first = next(iter(sub))
+    first = next(m for m in sub if m.type != pb.MESSAGE_TYPE_PRESENCE)
     sub.cancel()
     assert (first.seq, first.payload) == (3, b"after")
 
@@ -158,12 +159,14 @@ def test_commands(server, client_py, clients):
     alice.send("/history")
     alice.expect_lines("[alice] line 0\n", "[alice] line 1\n", "[alice] line 2\n", "[bob] reply\n")
     alice.send("/history x")
-    alice.expect('[Spartan] /history takes a number of messages, not "x".\n')
+    alice.expect('[Spartan] /history takes a number of messages (1 or more), not "x".\n')
     alice.send("/nope")
     alice.expect("[Spartan] Unknown command /nope.")
     # Someone else asks while alice chats with bob; /chat accepts.
     clients("eve").request_chat("alice")
-    alice.expect("[Spartan] eve is requesting to chat with you. Type /chat eve to accept.\n")
+    alice.expect(
+        "[Spartan] eve is requesting to chat with you. Type /chat eve to accept or /decline eve to decline.\n"
+    )
     alice.send("/chat eve")
     alice.expect(READY.format("eve"))
     alice.expect("[alice] > ")
@@ -283,7 +286,9 @@ def test_second_request_while_answering_is_mentioned(server, client_py, clients)
     bob.expect(REQUEST.format("charlie"))
     bob.send("yes")
     bob.expect(READY.format("charlie") + "\n")
-    bob.expect("[Spartan] eve is requesting to chat with you. Type /chat eve to accept.\n")
+    bob.expect(
+        "[Spartan] eve is requesting to chat with you. Type /chat eve to accept or /decline eve to decline.\n"
+    )
     bob.expect("[bob] > ")
     assert bob.out.text.count("eve is requesting") == 2
 
@@ -309,7 +314,7 @@ def test_history_counts_and_large_numbers(server, client_py, clients):
     alice.expect("[Spartan] The last message with bob:\n[bob] second\n")
     for bad in ("0", "-1", "1_0", "\u0663", "x"):
         alice.send("/history " + bad)
-        alice.expect(f'[Spartan] /history takes a number of messages, not "{bad}".\n')
+        alice.expect(f'[Spartan] /history takes a number of messages (1 or more), not "{bad}".\n')
     assert "messages with bob:\n[alice] only one\n[alice]" not in alice.out.text
 
 
@@ -419,6 +424,45 @@ def test_ctrl_c_exits_cleanly(server, client_py):
     os.kill(alice.pid, signal.SIGINT)
     assert alice.wait() == 0
     assert "Traceback" not in alice.err.text
+
+
+def _ignore_sigint() -> None:
+    """In the child before exec: SIGINT ignored, as a shell starting a background job leaves it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("chatting", [False, True], ids=["choose-prompt", "chatting"])
+def test_ctrl_c_exits_even_when_started_with_sigint_ignored(server, client_py, clients, chatting):
+    """Python keeps an inherited SIG_IGN for SIGINT (no KeyboardInterrupt at all):
+    client.py puts the default handler back, so Ctrl-C still leaves, at once."""
+    import signal
+    import time
+
+    alice = client_py("alice", server.target, preexec_fn=_ignore_sigint)
+    alice.expect(CHOOSE)
+    if chatting:
+        alice.send("bob")
+        alice.expect(READY.format("bob"))
+        alice.expect("[alice] > ")
+    sent = time.monotonic()
+    os.kill(alice.pid, signal.SIGINT)
+    assert alice.wait(timeout=5) == 0, alice.describe()
+    assert time.monotonic() - sent < 3, alice.describe()
+    assert "Traceback" not in alice.err.text, alice.describe()
+
+
+def test_the_child_of_ignore_sigint_does_ignore_it():
+    """The fixture of the test above does what it says: a plain python started so ignores SIGINT."""
+    import signal
+    import subprocess
+
+    code = "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], preexec_fn=_ignore_sigint, capture_output=True, text=True, timeout=10
+    )
+    assert done.stdout.strip() == "True", done
 
 
 def go_cli() -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 
-from spartan_client import SpartanError, pb, text_of
+from conftest import LOST_NOTE, WAIT, wait_online
+from spartan_client import SpartanClient, SpartanError, pb, text_of
 
 OK = grpc.StatusCode
 
@@ -40,6 +43,44 @@ def test_login_lists_waiting_chat_requests(clients):
     assert list(resp.chat_requests) == ["alice", "eve"]  # configuration order
     clients("bob").answer_chat("alice", accept=True)
     assert list(clients("bob").login().chat_requests) == ["eve"]
+
+
+def test_login_lists_who_is_online(clients, inbox):
+    assert list(clients("alice").login().online) == []
+    inbox(clients("eve"))
+    inbox(clients("bob"))
+    inbox(clients("alice"))  # the caller is never listed
+    wait_online(clients("charlie"), "alice", "bob", "eve")
+    assert list(clients("alice").login().online) == ["bob", "eve"]  # configuration order
+
+
+def test_request_chat_says_whether_the_peer_is_online(clients, inbox):
+    assert clients("alice").request_chat_response("bob").peer_online is False
+    inbox(clients("charlie"))
+    wait_online(clients("eve"), "charlie")
+    resp = clients("alice").request_chat_response("charlie")
+    assert (resp.state, resp.peer_online) == (pb.CONVERSATION_STATE_REQUESTED, True)
+
+
+def test_stream_starts_with_everyones_presence_then_tells_changes(clients, inbox):
+    """One PRESENCE event for every other user, online or not, in configuration order; then one per change."""
+    inbox(clients("bob"))
+    wait_online(clients("eve"), "bob")
+    alice = inbox(clients("alice"), presence=True)
+    first = alice.take(3)
+    assert [(m.type, m.sender, m.receiver, m.online) for m in first] == [
+        (pb.MESSAGE_TYPE_PRESENCE, "bob", "alice", True),
+        (pb.MESSAGE_TYPE_PRESENCE, "charlie", "alice", False),
+        (pb.MESSAGE_TYPE_PRESENCE, "eve", "alice", False),
+    ]
+    assert {(m.seq, m.id, m.epoch) for m in first} == {(0, "", "")}
+    assert alice.quiet()  # nothing more until something changes
+    eve = inbox(clients("eve"))
+    (came,) = alice.take(1)
+    assert (came.sender, came.online) == ("eve", True)
+    eve.cancel()
+    (went,) = alice.take(1)
+    assert (went.sender, went.online) == ("eve", False)
 
 
 def test_login_max_message_bytes_follows_config(start_server, clients):
@@ -265,6 +306,99 @@ def test_too_many_waiting_messages_is_exhausted(start_server, clients):
     assert not alice.send("bob", "3").pending
 
 
+# -- SendMsg: client message ids (idempotent sends) ----------------------------------
+
+
+def test_send_with_the_same_client_msg_id_stores_the_message_once(clients, inbox):
+    """A retry whose first answer was lost: the same id, the same answer, one message."""
+    alice, bob = chatting(clients, "alice", "bob")
+    bob_inbox = inbox(bob)
+    assert bob_inbox.take(1)[0].type == pb.MESSAGE_TYPE_CHAT_REQUEST
+    cid = str(uuid.uuid4())
+    first = alice.send("bob", "only once", client_msg_id=cid)
+    again = alice.send("bob", "only once", client_msg_id=cid)
+    assert again.id == first.id and again.sent_time == first.sent_time and not again.pending
+    (msg,) = bob_inbox.take(1)
+    assert (msg.id, msg.client_msg_id, text_of(msg)) == (first.id, cid, "only once")
+    alice.send("bob", "the next one")  # a fresh id: a new message
+    (nxt,) = bob_inbox.take(1)
+    assert text_of(nxt) == "the next one" and nxt.seq == msg.seq + 1
+    assert bob_inbox.quiet()
+    assert [text_of(m) for m in bob.history("alice").messages] == ["only once", "the next one"]
+    assert [m.id for m in bob.history("alice").messages][0] == first.id
+
+
+def test_send_makes_a_fresh_client_msg_id_per_call(clients, inbox):
+    """Without client_msg_id, each call sends a new UUID: the same text twice is two messages."""
+    alice, bob = chatting(clients, "alice", "bob")
+    bob_inbox = inbox(bob)
+    bob_inbox.take(1)  # the request
+    ids = {alice.send("bob", "same text").id for _ in range(2)}
+    assert len(ids) == 2
+    msgs = bob_inbox.take(2)
+    cids = [m.client_msg_id for m in msgs]
+    assert cids[0] != cids[1]
+    for cid in cids:
+        assert str(uuid.UUID(cid)) == cid  # a UUID in its usual form
+    assert [text_of(m) for m in bob.history("alice").messages] == ["same text", "same text"]
+
+
+def test_send_with_an_empty_client_msg_id_is_not_checked(clients):
+    alice, bob = chatting(clients, "alice", "bob")
+    alice.send("bob", "x", client_msg_id="")
+    alice.send("bob", "x", client_msg_id="")
+    msgs = bob.history("alice").messages
+    assert len(msgs) == 2 and {m.client_msg_id for m in msgs} == {""}
+
+
+def test_a_retried_waiting_message_waits_once(clients):
+    """Before the answer, a repeat is answered 'pending' again and released once."""
+    alice, bob = clients("alice"), clients("bob")
+    alice.request_chat("bob")
+    first = alice.send("bob", "wait for me", client_msg_id="retry-1")
+    again = alice.send("bob", "wait for me", client_msg_id="retry-1")
+    assert first.pending and again.pending and again.id == first.id
+    assert bob.answer_chat("alice").released == 1
+    assert [(m.id, text_of(m)) for m in bob.history("alice").messages] == [(first.id, "wait for me")]
+
+
+@pytest.mark.parametrize(
+    "cid",
+    ["x" * 65, "has space", "slash/in/it", "dot.in.it", "\u00fcmlaut", "a\nb"],
+    ids=["65-bytes", "space", "slash", "dot", "non-ascii", "newline"],
+)
+def test_a_malformed_client_msg_id_is_invalid(clients, cid):
+    alice, bob = chatting(clients, "alice", "bob")
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "hi", client_msg_id=cid)
+    assert code_of(e) == OK.INVALID_ARGUMENT
+    assert "client_msg_id" in e.value.details
+    assert list(bob.history("alice").messages) == []
+
+
+def test_a_client_msg_id_of_64_letters_digits_dashes_and_underscores_is_fine(clients):
+    alice, bob = chatting(clients, "alice", "bob")
+    cid = ("Az09-_" * 11)[:64]
+    assert len(cid) == 64
+    first = alice.send("bob", "edge", client_msg_id=cid)
+    assert alice.send("bob", "edge", client_msg_id=cid).id == first.id
+    assert [text_of(m) for m in bob.history("alice").messages] == ["edge"]
+
+
+def test_reusing_a_client_msg_id_for_another_receiver_is_invalid(clients):
+    alice, bob = chatting(clients, "alice", "bob")
+    alice.request_chat("charlie")
+    clients("charlie").answer_chat("alice")
+    alice.send("bob", "for bob", client_msg_id="shared-id")
+    with pytest.raises(SpartanError) as e:
+        alice.send("charlie", "for charlie", client_msg_id="shared-id")
+    assert code_of(e) == OK.INVALID_ARGUMENT
+    assert "bob" in e.value.details
+    assert list(clients("charlie").history("alice").messages) == []
+    # Ids are per sender: bob may use the same one.
+    assert bob.send("alice", "from bob", client_msg_id="shared-id").id
+
+
 # -- ReceiveMsg and Ack ----------------------------------------------------------------
 
 
@@ -346,6 +480,55 @@ def test_stream_past_the_end_is_out_of_range(clients, inbox):
     assert text_of(at_end.take(1)[0]) == "two"
 
 
+def test_stored_messages_carry_the_stores_epoch(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    alice.send("bob", "one")
+    msgs = inbox(bob).take(2)
+    assert [m.seq for m in msgs] == [1, 2]
+    epoch = msgs[0].epoch
+    assert epoch and {m.epoch for m in msgs} == {epoch}
+    # Live messages carry it too, and so does the other user's inbox: one store.
+    alice_msgs = inbox(alice).take(1)  # bob's acceptance
+    assert alice_msgs[0].epoch == epoch
+
+
+def test_stream_from_another_epoch_starts_with_a_notice_and_resumes_after_the_ack(clients, inbox):
+    """A position of an epoch the server does not have (it lost its data) does not skip the new inbox."""
+    alice, bob = chatting(clients, "alice", "bob")
+    for i in range(4):
+        alice.send("bob", f"m{i}")
+    epoch = inbox(bob).take(1)[0].epoch
+    bob.ack(2, epoch)
+    # seq 5 of an old epoch: not "after 5" here, but after what was acknowledged.
+    old = inbox(bob, seq=5, epoch="an-epoch-long-gone")
+    notice, *rest = old.take(4)
+    assert (notice.type, notice.seq, notice.id, notice.note) == (pb.MESSAGE_TYPE_SYSTEM, 0, "", LOST_NOTE)
+    assert [(m.seq, text_of(m), m.epoch) for m in rest] == [(3, "m1", epoch), (4, "m2", epoch), (5, "m3", epoch)]
+    assert old.quiet()
+    # The current epoch: no notice, and seq counts as usual.
+    same = inbox(bob, seq=4, epoch=epoch)
+    (msg,) = same.take(1)
+    assert (msg.seq, text_of(msg)) == (5, "m3")
+    # Without an epoch the old check stays: past the end is OUT_OF_RANGE.
+    err = inbox(bob, seq=9).end()
+    assert isinstance(err, SpartanError) and err.code == OK.OUT_OF_RANGE
+
+
+def test_ack_of_another_epoch_is_refused(clients, inbox):
+    alice, bob = chatting(clients, "alice", "bob")
+    alice.send("bob", "one")
+    epoch = inbox(bob).take(1)[0].epoch
+    with pytest.raises(SpartanError) as e:
+        bob.ack(2, "an-epoch-long-gone")
+    assert code_of(e) == OK.FAILED_PRECONDITION
+    assert "epoch" in e.value.details
+    bob.ack(1, epoch)  # the right epoch: recorded
+    bob.ack(2)  # no epoch: not checked
+    alice.send("bob", "two")
+    (first,) = inbox(bob).take(1)
+    assert (first.seq, text_of(first)) == (3, "two")
+
+
 def test_stream_for_unknown_user_is_not_found(clients, inbox):
     err = inbox(clients("zed")).end()
     assert isinstance(err, SpartanError) and err.code == OK.NOT_FOUND
@@ -397,6 +580,43 @@ def test_history_pages_backwards_oldest_first(clients):
     # Both users see the same conversation; page size 0 means 50.
     assert [text_of(m) for m in alice.history("bob").messages] == [f"h{i}" for i in range(7)]
     assert [text_of(m) for m in alice.last_messages("bob", 5)] == [f"h{i}" for i in range(2, 7)]
+
+
+def test_last_messages_follows_pages_bounded_by_bytes(start_server):
+    """100 messages of 64 KiB (6.4 MiB) come back complete and in order, through a
+    channel with grpcio's stock options (a 4 MiB receive limit): a page holds at
+    most about 3 MiB whatever page_size asks, and last_messages follows
+    next_before_seq until it has them all."""
+    srv = start_server(max_message_bytes=65536)
+    size, n = 65536, 100
+    channels = [grpc.insecure_channel(srv.target) for _ in range(2)]  # no options at all
+    alice = SpartanClient(srv.target, "alice", timeout=WAIT, channel=channels[0])
+    bob = SpartanClient(srv.target, "bob", timeout=WAIT, channel=channels[1])
+    try:
+        alice.request_chat("bob")
+        bob.answer_chat("alice")
+        texts = []
+        for i in range(n):
+            head = f"{i:03d}:"
+            texts.append(head + "x" * (size - len(head)))
+            (alice if i % 2 == 0 else bob).send("bob" if i % 2 == 0 else "alice", texts[-1])
+        # One call asks for all 100 and gets a page that fits, with a way on.
+        page = alice.history("bob", page_size=n)
+        assert 0 < len(page.messages) < n
+        assert page.next_before_seq == page.messages[0].seq
+        assert sum(len(m.payload) for m in page.messages) <= 3 << 20
+        got = alice.last_messages("bob", n)
+        assert len(got) == n
+        assert [text_of(m) for m in got] == texts
+        assert [m.seq for m in got] == list(range(1, n + 1))
+        assert [m.sender for m in got] == ["alice", "bob"] * (n // 2)
+        # Fewer than all, across a page boundary: the newest, in order.
+        assert [text_of(m) for m in bob.last_messages("alice", 70)] == texts[-70:]
+        # More than there are: all of them.
+        assert len(bob.last_messages("alice", 1000)) == n
+    finally:
+        for ch in channels:
+            ch.close()
 
 
 def test_history_page_size_limits(clients):

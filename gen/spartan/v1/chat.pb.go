@@ -39,6 +39,11 @@ const (
 	MessageType_MESSAGE_TYPE_CHAT_DECLINED MessageType = 4
 	// MESSAGE_TYPE_SYSTEM is a notice from the server; `note` holds its text.
 	MessageType_MESSAGE_TYPE_SYSTEM MessageType = 5
+	// MESSAGE_TYPE_PRESENCE: `sender` came online or went offline (`online`).
+	// Presence events are live only: they are not stored, have no `id`, and
+	// carry `seq` 0, so they are neither acknowledged nor replayed. A stream
+	// starts with one for every other user, online or not, then one per change.
+	MessageType_MESSAGE_TYPE_PRESENCE MessageType = 6
 )
 
 // Enum value maps for MessageType.
@@ -50,6 +55,7 @@ var (
 		3: "MESSAGE_TYPE_CHAT_ACCEPTED",
 		4: "MESSAGE_TYPE_CHAT_DECLINED",
 		5: "MESSAGE_TYPE_SYSTEM",
+		6: "MESSAGE_TYPE_PRESENCE",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":   0,
@@ -58,6 +64,7 @@ var (
 		"MESSAGE_TYPE_CHAT_ACCEPTED": 3,
 		"MESSAGE_TYPE_CHAT_DECLINED": 4,
 		"MESSAGE_TYPE_SYSTEM":        5,
+		"MESSAGE_TYPE_PRESENCE":      6,
 	}
 )
 
@@ -195,7 +202,7 @@ func (ConversationState) EnumDescriptor() ([]byte, []int) {
 }
 
 // Message is one event in a user's inbox: a chat message or a typed event.
-// As the request of ReceiveMsg, only `receiver` and `seq` are read.
+// As the request of ReceiveMsg, only `receiver`, `seq` and `epoch` are read.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is unique per message, assigned by the server.
@@ -218,7 +225,21 @@ type Message struct {
 	// encryption says how `payload` is encoded.
 	Encryption Encryption `protobuf:"varint,9,opt,name=encryption,proto3,enum=spartan.v1.Encryption" json:"encryption,omitempty"`
 	// note is a human-readable sentence for system and declined events.
-	Note          string `protobuf:"bytes,10,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,10,opt,name=note,proto3" json:"note,omitempty"`
+	// online is, for a MESSAGE_TYPE_PRESENCE event, whether `sender` now has a
+	// stream open.
+	Online bool `protobuf:"varint,11,opt,name=online,proto3" json:"online,omitempty"`
+	// epoch names the server's store that `seq` counts in; it changes when the
+	// server loses its data (a memory store restarted, a file removed), and the
+	// inbox then starts again from 1. On the stream, every stored message
+	// carries it. In a ReceiveMsg request: the epoch of `seq`; a `seq` from
+	// another epoch resumes after the position acknowledged in this one, and
+	// the stream starts with a MESSAGE_TYPE_SYSTEM notice (seq 0) that
+	// messages were lost. Empty: the client does not know it.
+	Epoch string `protobuf:"bytes,12,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// client_msg_id is the id the sender's client gave a text message
+	// (SendMsgRequest.client_msg_id), empty if it gave none.
+	ClientMsgId   string `protobuf:"bytes,13,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -323,6 +344,27 @@ func (x *Message) GetNote() string {
 	return ""
 }
 
+func (x *Message) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *Message) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *Message) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
+}
+
 // LoginRequest names the user logging in.
 type LoginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -381,7 +423,10 @@ type LoginResponse struct {
 	// chat_requests lists the users who asked this user to chat and wait for
 	// an answer, in configuration order. Their MESSAGE_TYPE_CHAT_REQUEST events
 	// are on the stream too.
-	ChatRequests  []string `protobuf:"bytes,4,rep,name=chat_requests,json=chatRequests,proto3" json:"chat_requests,omitempty"`
+	ChatRequests []string `protobuf:"bytes,4,rep,name=chat_requests,json=chatRequests,proto3" json:"chat_requests,omitempty"`
+	// online lists the other users who have a stream open now, in configuration
+	// order. MESSAGE_TYPE_PRESENCE events on the stream say when this changes.
+	Online        []string `protobuf:"bytes,5,rep,name=online,proto3" json:"online,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -440,6 +485,13 @@ func (x *LoginResponse) GetMaxMessageBytes() uint32 {
 func (x *LoginResponse) GetChatRequests() []string {
 	if x != nil {
 		return x.ChatRequests
+	}
+	return nil
+}
+
+func (x *LoginResponse) GetOnline() []string {
+	if x != nil {
+		return x.Online
 	}
 	return nil
 }
@@ -587,7 +639,10 @@ type RequestChatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// state is REQUESTED when the peer still has to answer, ACCEPTED when the
 	// two can chat already.
-	State         ConversationState `protobuf:"varint,1,opt,name=state,proto3,enum=spartan.v1.ConversationState" json:"state,omitempty"`
+	State ConversationState `protobuf:"varint,1,opt,name=state,proto3,enum=spartan.v1.ConversationState" json:"state,omitempty"`
+	// peer_online says whether the peer has a stream open now; messages to an
+	// offline peer wait in their inbox.
+	PeerOnline    bool `protobuf:"varint,2,opt,name=peer_online,json=peerOnline,proto3" json:"peer_online,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -627,6 +682,13 @@ func (x *RequestChatResponse) GetState() ConversationState {
 		return x.State
 	}
 	return ConversationState_CONVERSATION_STATE_UNSPECIFIED
+}
+
+func (x *RequestChatResponse) GetPeerOnline() bool {
+	if x != nil {
+		return x.PeerOnline
+	}
+	return false
 }
 
 // AnswerChatRequest answers the chat request `peer` sent to `user`.
@@ -759,7 +821,13 @@ type SendMsgRequest struct {
 	// payload is the message body, at most the server's max_message_bytes.
 	Payload []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
 	// encryption says how `payload` is encoded.
-	Encryption    Encryption `protobuf:"varint,4,opt,name=encryption,proto3,enum=spartan.v1.Encryption" json:"encryption,omitempty"`
+	Encryption Encryption `protobuf:"varint,4,opt,name=encryption,proto3,enum=spartan.v1.Encryption" json:"encryption,omitempty"`
+	// client_msg_id makes the send idempotent: an id the client makes once per
+	// message (a UUID; 1 to 64 letters, digits, '-' or '_') and sends again on
+	// every retry of it. The server keeps the ids of each sender's newest 1,024
+	// messages and answers a repeat with the first answer, storing nothing new.
+	// Empty: no such check.
+	ClientMsgId   string `protobuf:"bytes,5,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -820,6 +888,13 @@ func (x *SendMsgRequest) GetEncryption() Encryption {
 		return x.Encryption
 	}
 	return Encryption_ENCRYPTION_UNSPECIFIED
+}
+
+func (x *SendMsgRequest) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
 }
 
 // SendMsgResponse acknowledges a stored message.
@@ -893,7 +968,10 @@ type AckRequest struct {
 	// user is the caller.
 	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	// seq is the last inbox sequence number the user has shown.
-	Seq           uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Seq uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// epoch is the epoch `seq` counts in (see Message.epoch); an ack of
+	// another epoch is refused with FAILED_PRECONDITION. Empty: not checked.
+	Epoch         string `protobuf:"bytes,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -940,6 +1018,13 @@ func (x *AckRequest) GetSeq() uint64 {
 		return x.Seq
 	}
 	return 0
+}
+
+func (x *AckRequest) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
 }
 
 // AckResponse is empty.
@@ -1113,7 +1198,7 @@ var File_spartan_v1_chat_proto protoreflect.FileDescriptor
 const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\n" +
 	"\x15spartan/v1/chat.proto\x12\n" +
-	"spartan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spartan/v1/options.proto\"\xc1\x02\n" +
+	"spartan.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18spartan/v1/options.proto\"\x93\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12+\n" +
@@ -1127,44 +1212,52 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"encryption\x18\t \x01(\x0e2\x16.spartan.v1.EncryptionR\n" +
 	"encryption\x12\x12\n" +
 	"\x04note\x18\n" +
-	" \x01(\tR\x04note\"\"\n" +
+	" \x01(\tR\x04note\x12\x16\n" +
+	"\x06online\x18\v \x01(\bR\x06online\x12\x14\n" +
+	"\x05epoch\x18\f \x01(\tR\x05epoch\x12\"\n" +
+	"\rclient_msg_id\x18\r \x01(\tR\vclientMsgId\"\"\n" +
 	"\fLoginRequest\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\"\x8c\x01\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"\xa4\x01\n" +
 	"\rLoginResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06others\x18\x02 \x03(\tR\x06others\x12*\n" +
 	"\x11max_message_bytes\x18\x03 \x01(\rR\x0fmaxMessageBytes\x12#\n" +
-	"\rchat_requests\x18\x04 \x03(\tR\fchatRequests\"\x12\n" +
+	"\rchat_requests\x18\x04 \x03(\tR\fchatRequests\x12\x16\n" +
+	"\x06online\x18\x05 \x03(\tR\x06online\"\x12\n" +
 	"\x10ListUsersRequest\")\n" +
 	"\x11ListUsersResponse\x12\x14\n" +
 	"\x05users\x18\x01 \x03(\tR\x05users\"<\n" +
 	"\x12RequestChatRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
-	"\x04peer\x18\x02 \x01(\tR\x04peer\"J\n" +
+	"\x04peer\x18\x02 \x01(\tR\x04peer\"k\n" +
 	"\x13RequestChatResponse\x123\n" +
-	"\x05state\x18\x01 \x01(\x0e2\x1d.spartan.v1.ConversationStateR\x05state\"S\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1d.spartan.v1.ConversationStateR\x05state\x12\x1f\n" +
+	"\vpeer_online\x18\x02 \x01(\bR\n" +
+	"peerOnline\"S\n" +
 	"\x11AnswerChatRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04peer\x18\x02 \x01(\tR\x04peer\x12\x16\n" +
 	"\x06accept\x18\x03 \x01(\bR\x06accept\"e\n" +
 	"\x12AnswerChatResponse\x123\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1d.spartan.v1.ConversationStateR\x05state\x12\x1a\n" +
-	"\breleased\x18\x02 \x01(\rR\breleased\"\x92\x01\n" +
+	"\breleased\x18\x02 \x01(\rR\breleased\"\xb6\x01\n" +
 	"\x0eSendMsgRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1a\n" +
 	"\breceiver\x18\x02 \x01(\tR\breceiver\x12\x18\n" +
 	"\apayload\x18\x03 \x01(\fR\apayload\x126\n" +
 	"\n" +
 	"encryption\x18\x04 \x01(\x0e2\x16.spartan.v1.EncryptionR\n" +
-	"encryption\"t\n" +
+	"encryption\x12\"\n" +
+	"\rclient_msg_id\x18\x05 \x01(\tR\vclientMsgId\"t\n" +
 	"\x0fSendMsgResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
 	"\tsent_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bsentTime\x12\x18\n" +
-	"\apending\x18\x03 \x01(\bR\apending\"2\n" +
+	"\apending\x18\x03 \x01(\bR\apending\"H\n" +
 	"\n" +
 	"AckRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\r\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\tR\x05epoch\"\r\n" +
 	"\vAckResponse\"t\n" +
 	"\x0eHistoryRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
@@ -1174,14 +1267,15 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\tpage_size\x18\x04 \x01(\rR\bpageSize\"j\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\bmessages\x18\x01 \x03(\v2\x13.spartan.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq*\xba\x01\n" +
+	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq*\xd5\x01\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x1d\n" +
 	"\x19MESSAGE_TYPE_CHAT_REQUEST\x10\x02\x12\x1e\n" +
 	"\x1aMESSAGE_TYPE_CHAT_ACCEPTED\x10\x03\x12\x1e\n" +
 	"\x1aMESSAGE_TYPE_CHAT_DECLINED\x10\x04\x12\x17\n" +
-	"\x13MESSAGE_TYPE_SYSTEM\x10\x05*B\n" +
+	"\x13MESSAGE_TYPE_SYSTEM\x10\x05\x12\x19\n" +
+	"\x15MESSAGE_TYPE_PRESENCE\x10\x06*B\n" +
 	"\n" +
 	"Encryption\x12\x1a\n" +
 	"\x16ENCRYPTION_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1190,17 +1284,24 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1eCONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bCONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n" +
-	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xce\x04\n" +
-	"\vChatService\x12>\n" +
-	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\x00\x12S\n" +
-	"\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\t\x8a\xb5\x18\x02\b\x02\x90\x02\x01\x12P\n" +
-	"\vRequestChat\x12\x1e.spartan.v1.RequestChatRequest\x1a\x1f.spartan.v1.RequestChatResponse\"\x00\x12M\n" +
+	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\x92\x05\n" +
+	"\vChatService\x12I\n" +
+	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\v\x92\xb5\x18\a\n" +
+	"\x05login\x12S\n" +
+	"\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\t\x8a\xb5\x18\x02\b\x02\x90\x02\x01\x12]\n" +
+	"\vRequestChat\x12\x1e.spartan.v1.RequestChatRequest\x1a\x1f.spartan.v1.RequestChatResponse\"\r\x92\xb5\x18\t\n" +
+	"\arequest\x12Z\n" +
 	"\n" +
-	"AnswerChat\x12\x1d.spartan.v1.AnswerChatRequest\x1a\x1e.spartan.v1.AnswerChatResponse\"\x00\x12D\n" +
-	"\aSendMsg\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\x00\x12:\n" +
+	"AnswerChat\x12\x1d.spartan.v1.AnswerChatRequest\x1a\x1e.spartan.v1.AnswerChatResponse\"\r\x92\xb5\x18\t\n" +
+	"\arequest\x12N\n" +
+	"\aSendMsg\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\n" +
+	"\x92\xb5\x18\x06\n" +
+	"\x04send\x12F\n" +
 	"\n" +
-	"ReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\x000\x01\x128\n" +
-	"\x03Ack\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\x00\x12M\n" +
+	"ReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\f\x92\xb5\x18\b\n" +
+	"\x06stream0\x01\x12A\n" +
+	"\x03Ack\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\t\x92\xb5\x18\x05\n" +
+	"\x03ack\x12M\n" +
 	"\aHistory\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\t\x8a\xb5\x18\x02\b\x01\x90\x02\x01B\xa3\x01\n" +
 	"\x0ecom.spartan.v1B\tChatProtoP\x01Z=github.com/spartan-messenger/spartan/gen/spartan/v1;spartanv1\xa2\x02\x03SXX\xaa\x02\n" +
 	"Spartan.V1\xca\x02\n" +

@@ -132,6 +132,67 @@ func (x *CacheOptions) GetScope() CacheScope {
 	return CacheScope_CACHE_SCOPE_UNSPECIFIED
 }
 
+// RateOptions puts an RPC under the server's per-caller rate limit, the Go
+// form of the brief's @rate decorator. The server reads it at start-up; an
+// RPC that writes (anything not declared `idempotency_level =
+// NO_SIDE_EFFECTS`) must name a class or say, in `exempt`, why it has none,
+// or the server refuses to start. A streaming RPC is counted when it opens.
+type RateOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// class names the limit the RPC counts against: "send", "request",
+	// "login", "stream", "ack"... The numbers of each class come from the
+	// server's configuration (`rate.*`).
+	Class string `protobuf:"bytes,1,opt,name=class,proto3" json:"class,omitempty"`
+	// exempt says why an RPC that writes has no limit; set it instead of class.
+	Exempt        string `protobuf:"bytes,2,opt,name=exempt,proto3" json:"exempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateOptions) Reset() {
+	*x = RateOptions{}
+	mi := &file_spartan_v1_options_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateOptions) ProtoMessage() {}
+
+func (x *RateOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_options_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateOptions.ProtoReflect.Descriptor instead.
+func (*RateOptions) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RateOptions) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *RateOptions) GetExempt() string {
+	if x != nil {
+		return x.Exempt
+	}
+	return ""
+}
+
 var file_spartan_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
@@ -139,6 +200,14 @@ var file_spartan_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Field:         50001,
 		Name:          "spartan.v1.cache",
 		Tag:           "bytes,50001,opt,name=cache",
+		Filename:      "spartan/v1/options.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*RateOptions)(nil),
+		Field:         50002,
+		Name:          "spartan.v1.rate",
+		Tag:           "bytes,50002,opt,name=rate",
 		Filename:      "spartan/v1/options.proto",
 	},
 }
@@ -149,6 +218,10 @@ var (
 	//
 	// optional spartan.v1.CacheOptions cache = 50001;
 	E_Cache = &file_spartan_v1_options_proto_extTypes[0]
+	// rate puts the RPC under a rate limit class: `option (spartan.v1.rate) = {class: "send"}`.
+	//
+	// optional spartan.v1.RateOptions rate = 50002;
+	E_Rate = &file_spartan_v1_options_proto_extTypes[1]
 )
 
 var File_spartan_v1_options_proto protoreflect.FileDescriptor
@@ -158,13 +231,17 @@ const file_spartan_v1_options_proto_rawDesc = "" +
 	"\x18spartan/v1/options.proto\x12\n" +
 	"spartan.v1\x1a google/protobuf/descriptor.proto\"<\n" +
 	"\fCacheOptions\x12,\n" +
-	"\x05scope\x18\x01 \x01(\x0e2\x16.spartan.v1.CacheScopeR\x05scope*Y\n" +
+	"\x05scope\x18\x01 \x01(\x0e2\x16.spartan.v1.CacheScopeR\x05scope\";\n" +
+	"\vRateOptions\x12\x14\n" +
+	"\x05class\x18\x01 \x01(\tR\x05class\x12\x16\n" +
+	"\x06exempt\x18\x02 \x01(\tR\x06exempt*Y\n" +
 	"\n" +
 	"CacheScope\x12\x1b\n" +
 	"\x17CACHE_SCOPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CACHE_SCOPE_CALLER\x10\x01\x12\x16\n" +
 	"\x12CACHE_SCOPE_STATIC\x10\x02:P\n" +
-	"\x05cache\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\v2\x18.spartan.v1.CacheOptionsR\x05cacheB\xa6\x01\n" +
+	"\x05cache\x12\x1e.google.protobuf.MethodOptions\x18ц\x03 \x01(\v2\x18.spartan.v1.CacheOptionsR\x05cache:M\n" +
+	"\x04rate\x12\x1e.google.protobuf.MethodOptions\x18҆\x03 \x01(\v2\x17.spartan.v1.RateOptionsR\x04rateB\xa6\x01\n" +
 	"\x0ecom.spartan.v1B\fOptionsProtoP\x01Z=github.com/spartan-messenger/spartan/gen/spartan/v1;spartanv1\xa2\x02\x03SXX\xaa\x02\n" +
 	"Spartan.V1\xca\x02\n" +
 	"Spartan\\V1\xe2\x02\x16Spartan\\V1\\GPBMetadata\xea\x02\vSpartan::V1b\x06proto3"
@@ -182,20 +259,23 @@ func file_spartan_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_spartan_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_spartan_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_spartan_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_spartan_v1_options_proto_goTypes = []any{
 	(CacheScope)(0),                    // 0: spartan.v1.CacheScope
 	(*CacheOptions)(nil),               // 1: spartan.v1.CacheOptions
-	(*descriptorpb.MethodOptions)(nil), // 2: google.protobuf.MethodOptions
+	(*RateOptions)(nil),                // 2: spartan.v1.RateOptions
+	(*descriptorpb.MethodOptions)(nil), // 3: google.protobuf.MethodOptions
 }
 var file_spartan_v1_options_proto_depIdxs = []int32{
 	0, // 0: spartan.v1.CacheOptions.scope:type_name -> spartan.v1.CacheScope
-	2, // 1: spartan.v1.cache:extendee -> google.protobuf.MethodOptions
-	1, // 2: spartan.v1.cache:type_name -> spartan.v1.CacheOptions
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	2, // [2:3] is the sub-list for extension type_name
-	1, // [1:2] is the sub-list for extension extendee
+	3, // 1: spartan.v1.cache:extendee -> google.protobuf.MethodOptions
+	3, // 2: spartan.v1.rate:extendee -> google.protobuf.MethodOptions
+	1, // 3: spartan.v1.cache:type_name -> spartan.v1.CacheOptions
+	2, // 4: spartan.v1.rate:type_name -> spartan.v1.RateOptions
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	3, // [3:5] is the sub-list for extension type_name
+	1, // [1:3] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
 }
 
@@ -210,8 +290,8 @@ func file_spartan_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spartan_v1_options_proto_rawDesc), len(file_spartan_v1_options_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   1,
-			NumExtensions: 1,
+			NumMessages:   2,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_spartan_v1_options_proto_goTypes,

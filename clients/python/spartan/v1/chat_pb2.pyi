@@ -19,6 +19,7 @@ class MessageType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_TYPE_CHAT_ACCEPTED: _ClassVar[MessageType]
     MESSAGE_TYPE_CHAT_DECLINED: _ClassVar[MessageType]
     MESSAGE_TYPE_SYSTEM: _ClassVar[MessageType]
+    MESSAGE_TYPE_PRESENCE: _ClassVar[MessageType]
 
 class Encryption(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -37,6 +38,7 @@ MESSAGE_TYPE_CHAT_REQUEST: MessageType
 MESSAGE_TYPE_CHAT_ACCEPTED: MessageType
 MESSAGE_TYPE_CHAT_DECLINED: MessageType
 MESSAGE_TYPE_SYSTEM: MessageType
+MESSAGE_TYPE_PRESENCE: MessageType
 ENCRYPTION_UNSPECIFIED: Encryption
 ENCRYPTION_PLAINTEXT: Encryption
 CONVERSATION_STATE_UNSPECIFIED: ConversationState
@@ -45,7 +47,7 @@ CONVERSATION_STATE_ACCEPTED: ConversationState
 CONVERSATION_STATE_DECLINED: ConversationState
 
 class Message(_message.Message):
-    __slots__ = ("id", "seq", "type", "sender", "receiver", "group", "sent_time", "payload", "encryption", "note")
+    __slots__ = ("id", "seq", "type", "sender", "receiver", "group", "sent_time", "payload", "encryption", "note", "online", "epoch", "client_msg_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +58,9 @@ class Message(_message.Message):
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     seq: int
     type: MessageType
@@ -66,7 +71,10 @@ class Message(_message.Message):
     payload: bytes
     encryption: Encryption
     note: str
-    def __init__(self, id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[MessageType, str]] = ..., sender: _Optional[str] = ..., receiver: _Optional[str] = ..., group: _Optional[str] = ..., sent_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payload: _Optional[bytes] = ..., encryption: _Optional[_Union[Encryption, str]] = ..., note: _Optional[str] = ...) -> None: ...
+    online: bool
+    epoch: str
+    client_msg_id: str
+    def __init__(self, id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[MessageType, str]] = ..., sender: _Optional[str] = ..., receiver: _Optional[str] = ..., group: _Optional[str] = ..., sent_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payload: _Optional[bytes] = ..., encryption: _Optional[_Union[Encryption, str]] = ..., note: _Optional[str] = ..., online: _Optional[bool] = ..., epoch: _Optional[str] = ..., client_msg_id: _Optional[str] = ...) -> None: ...
 
 class LoginRequest(_message.Message):
     __slots__ = ("user",)
@@ -75,16 +83,18 @@ class LoginRequest(_message.Message):
     def __init__(self, user: _Optional[str] = ...) -> None: ...
 
 class LoginResponse(_message.Message):
-    __slots__ = ("user", "others", "max_message_bytes", "chat_requests")
+    __slots__ = ("user", "others", "max_message_bytes", "chat_requests", "online")
     USER_FIELD_NUMBER: _ClassVar[int]
     OTHERS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHAT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
     user: str
     others: _containers.RepeatedScalarFieldContainer[str]
     max_message_bytes: int
     chat_requests: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, user: _Optional[str] = ..., others: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., chat_requests: _Optional[_Iterable[str]] = ...) -> None: ...
+    online: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user: _Optional[str] = ..., others: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., chat_requests: _Optional[_Iterable[str]] = ..., online: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListUsersRequest(_message.Message):
     __slots__ = ()
@@ -105,10 +115,12 @@ class RequestChatRequest(_message.Message):
     def __init__(self, user: _Optional[str] = ..., peer: _Optional[str] = ...) -> None: ...
 
 class RequestChatResponse(_message.Message):
-    __slots__ = ("state",)
+    __slots__ = ("state", "peer_online")
     STATE_FIELD_NUMBER: _ClassVar[int]
+    PEER_ONLINE_FIELD_NUMBER: _ClassVar[int]
     state: ConversationState
-    def __init__(self, state: _Optional[_Union[ConversationState, str]] = ...) -> None: ...
+    peer_online: bool
+    def __init__(self, state: _Optional[_Union[ConversationState, str]] = ..., peer_online: _Optional[bool] = ...) -> None: ...
 
 class AnswerChatRequest(_message.Message):
     __slots__ = ("user", "peer", "accept")
@@ -129,16 +141,18 @@ class AnswerChatResponse(_message.Message):
     def __init__(self, state: _Optional[_Union[ConversationState, str]] = ..., released: _Optional[int] = ...) -> None: ...
 
 class SendMsgRequest(_message.Message):
-    __slots__ = ("user", "receiver", "payload", "encryption")
+    __slots__ = ("user", "receiver", "payload", "encryption", "client_msg_id")
     USER_FIELD_NUMBER: _ClassVar[int]
     RECEIVER_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     ENCRYPTION_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_MSG_ID_FIELD_NUMBER: _ClassVar[int]
     user: str
     receiver: str
     payload: bytes
     encryption: Encryption
-    def __init__(self, user: _Optional[str] = ..., receiver: _Optional[str] = ..., payload: _Optional[bytes] = ..., encryption: _Optional[_Union[Encryption, str]] = ...) -> None: ...
+    client_msg_id: str
+    def __init__(self, user: _Optional[str] = ..., receiver: _Optional[str] = ..., payload: _Optional[bytes] = ..., encryption: _Optional[_Union[Encryption, str]] = ..., client_msg_id: _Optional[str] = ...) -> None: ...
 
 class SendMsgResponse(_message.Message):
     __slots__ = ("id", "sent_time", "pending")
@@ -151,12 +165,14 @@ class SendMsgResponse(_message.Message):
     def __init__(self, id: _Optional[str] = ..., sent_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending: _Optional[bool] = ...) -> None: ...
 
 class AckRequest(_message.Message):
-    __slots__ = ("user", "seq")
+    __slots__ = ("user", "seq", "epoch")
     USER_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     user: str
     seq: int
-    def __init__(self, user: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...
+    epoch: str
+    def __init__(self, user: _Optional[str] = ..., seq: _Optional[int] = ..., epoch: _Optional[str] = ...) -> None: ...
 
 class AckResponse(_message.Message):
     __slots__ = ()

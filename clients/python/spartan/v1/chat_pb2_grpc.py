@@ -129,7 +129,9 @@ class ChatServiceServicer:
     def SendMsg(self, request, context):
         """SendMsg sends one message to a user. To a user who has accepted, it is
         delivered at once; to one who has not answered the request yet, it waits
-        and is delivered on acceptance.
+        and is delivered on acceptance. With a `client_msg_id`, a retry of the
+        same message is stored once. Past the sender's rate limit it answers
+        RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail: the wait.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -25,15 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18spartan/v1/options.proto\x12\nspartan.v1\x1a google/protobuf/descriptor.proto\"5\n\x0c\x43\x61\x63heOptions\x12%\n\x05scope\x18\x01 \x01(\x0e\x32\x16.spartan.v1.CacheScope*Y\n\nCacheScope\x12\x1b\n\x17\x43\x41\x43HE_SCOPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43\x41\x43HE_SCOPE_CALLER\x10\x01\x12\x16\n\x12\x43\x41\x43HE_SCOPE_STATIC\x10\x02:I\n\x05\x63\x61\x63he\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x18.spartan.v1.CacheOptionsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18spartan/v1/options.proto\x12\nspartan.v1\x1a google/protobuf/descriptor.proto\"5\n\x0c\x43\x61\x63heOptions\x12%\n\x05scope\x18\x01 \x01(\x0e\x32\x16.spartan.v1.CacheScope\",\n\x0bRateOptions\x12\r\n\x05\x63lass\x18\x01 \x01(\t\x12\x0e\n\x06\x65xempt\x18\x02 \x01(\t*Y\n\nCacheScope\x12\x1b\n\x17\x43\x41\x43HE_SCOPE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43\x41\x43HE_SCOPE_CALLER\x10\x01\x12\x16\n\x12\x43\x41\x43HE_SCOPE_STATIC\x10\x02:I\n\x05\x63\x61\x63he\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x18.spartan.v1.CacheOptions:G\n\x04rate\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x0b\x32\x17.spartan.v1.RateOptionsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spartan.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CACHESCOPE']._serialized_start=129
-  _globals['_CACHESCOPE']._serialized_end=218
+  _globals['_CACHESCOPE']._serialized_start=175
+  _globals['_CACHESCOPE']._serialized_end=264
   _globals['_CACHEOPTIONS']._serialized_start=74
   _globals['_CACHEOPTIONS']._serialized_end=127
+  _globals['_RATEOPTIONS']._serialized_start=129
+  _globals['_RATEOPTIONS']._serialized_end=173
 # @@protoc_insertion_point(module_scope)

@@ -16,9 +16,18 @@ CACHE_SCOPE_CALLER: CacheScope
 CACHE_SCOPE_STATIC: CacheScope
 CACHE_FIELD_NUMBER: _ClassVar[int]
 cache: _descriptor.FieldDescriptor
+RATE_FIELD_NUMBER: _ClassVar[int]
+rate: _descriptor.FieldDescriptor
 
 class CacheOptions(_message.Message):
     __slots__ = ("scope",)
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     scope: CacheScope
     def __init__(self, scope: _Optional[_Union[CacheScope, str]] = ...) -> None: ...
+
+class RateOptions(_message.Message):
+    __slots__ = ("exempt",)
+    CLASS_FIELD_NUMBER: _ClassVar[int]
+    EXEMPT_FIELD_NUMBER: _ClassVar[int]
+    exempt: str
+    def __init__(self, exempt: _Optional[str] = ..., **kwargs) -> None: ...

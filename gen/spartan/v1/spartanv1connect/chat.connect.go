@@ -68,7 +68,9 @@ type ChatServiceClient interface {
 	AnswerChat(context.Context, *connect.Request[v1.AnswerChatRequest]) (*connect.Response[v1.AnswerChatResponse], error)
 	// SendMsg sends one message to a user. To a user who has accepted, it is
 	// delivered at once; to one who has not answered the request yet, it waits
-	// and is delivered on acceptance.
+	// and is delivered on acceptance. With a `client_msg_id`, a retry of the
+	// same message is stored once. Past the sender's rate limit it answers
+	// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail: the wait.
 	SendMsg(context.Context, *connect.Request[v1.SendMsgRequest]) (*connect.Response[v1.SendMsgResponse], error)
 	// ReceiveMsg streams everything addressed to the request's `receiver`: first
 	// what is stored after the request's `seq` (the last sequence number the
@@ -219,7 +221,9 @@ type ChatServiceHandler interface {
 	AnswerChat(context.Context, *connect.Request[v1.AnswerChatRequest]) (*connect.Response[v1.AnswerChatResponse], error)
 	// SendMsg sends one message to a user. To a user who has accepted, it is
 	// delivered at once; to one who has not answered the request yet, it waits
-	// and is delivered on acceptance.
+	// and is delivered on acceptance. With a `client_msg_id`, a retry of the
+	// same message is stored once. Past the sender's rate limit it answers
+	// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail: the wait.
 	SendMsg(context.Context, *connect.Request[v1.SendMsgRequest]) (*connect.Response[v1.SendMsgResponse], error)
 	// ReceiveMsg streams everything addressed to the request's `receiver`: first
 	// what is stored after the request's `seq` (the last sequence number the

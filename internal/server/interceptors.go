@@ -1,0 +1,70 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/spartan-messenger/spartan/internal/ratelimit"
+	"github.com/spartan-messenger/spartan/internal/rpccache"
+)
+
+// chain is the order of the interceptors, the brief's decorators, from the
+// outside in: (authentication, later) → rate limit → response cache. The
+// rate limit counts a call before the cache may answer it, so a cached
+// answer is no way around the limit; authentication, first, will give both
+// the proven caller.
+func chain(rate *ratelimit.Interceptor, cache *rpccache.Interceptor) []connect.Interceptor {
+	out := []connect.Interceptor{rate}
+	if cache != nil {
+		out = append(out, cache)
+	}
+	return out
+}
+
+// maxRateKeys bounds the in-process limiter's memory: one small entry per
+// (class, caller), least recently used first out.
+const maxRateKeys = 100_000
+
+// rateLimit makes the @rate interceptor for services: the limits of every
+// class from the configuration, on Redis when redis.url is set (one limit
+// across all servers sharing it), in the process otherwise.
+func (s *Server) rateLimit(services []protoreflect.ServiceDescriptor) (*ratelimit.Interceptor, error) {
+	limits := map[string]ratelimit.Limit{}
+	for name, c := range s.cfg.Rate.AllClasses() {
+		limits[name] = ratelimit.Limit{Rate: c.Calls, Period: time.Duration(c.WindowSeconds) * time.Second, Burst: c.Burst}
+	}
+	var limiter ratelimit.Limiter
+	if s.cfg.Redis.URL == "" {
+		mem, err := ratelimit.NewMemory(maxRateKeys, nil)
+		if err != nil {
+			return nil, err
+		}
+		limiter = mem
+	} else {
+		opts, err := redis.ParseURL(s.cfg.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
+		}
+		s.redis = redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:     []string{opts.Addr},
+			DB:        opts.DB,
+			Username:  opts.Username,
+			Password:  opts.Password,
+			TLSConfig: opts.TLSConfig,
+		})
+		onError := ratelimit.Allow
+		if s.cfg.Rate.OnRedisError == "deny" {
+			onError = ratelimit.Deny
+		}
+		limiter = ratelimit.NewRedis(s.redis, onError, s.log)
+	}
+	rate, err := ratelimit.New(services, limits, limiter)
+	if err != nil {
+		return nil, err
+	}
+	return rate, nil
+}
