@@ -8,7 +8,8 @@ answer someone's chat request) and then sends every typed line to that
 partner, printing what arrives as ``[sender] text``. Commands start with a
 slash: /chat NAME, /decline NAME, /users, /history [N], /help, /quit (or
 Ctrl-D). A line that cannot be sent because the server is unreachable waits in
-an outbox and is sent, in order, once the server is back.
+an outbox and is sent, in order, once the server is back; so does a line the
+server's rate limit refuses, sent again after the wait the server asks for.
 
 The protocol lives in :mod:`spartan_client`; this module is only the terminal
 user interface: :class:`Console` (prompts and asynchronous lines that do not
@@ -31,15 +32,16 @@ from typing import Callable, Deque, List, NamedTuple, Optional, TextIO
 
 
 def _missing_dependencies(err: ImportError) -> None:
-    """Says in one sentence how to get grpcio and protobuf, and exits with status 2."""
+    """Says in one sentence how to get grpcio, grpcio-status and protobuf, and exits with status 2."""
     here = os.path.dirname(os.path.abspath(__file__))
     python = os.path.relpath(os.path.join(here, "..", "..", ".venv", "bin", "python"))
     script = os.path.relpath(os.path.abspath(__file__))
     args = shlex.join(sys.argv[1:]) if len(sys.argv) > 1 else "USER"
     requirements = os.path.relpath(os.path.join(here, "requirements.txt"))
     sys.stderr.write(
-        f"client.py needs grpcio and protobuf ({err.name or err} is missing): run 'make venv' in the "
-        f"repository root, then use {python} {script} {args} (or pip install -r {requirements}).\n"
+        f"client.py needs grpcio, grpcio-status and protobuf ({err.name or err} is missing): "
+        f"run 'make venv' in the repository root, then use {python} {script} {args} "
+        f"(or pip install -r {requirements}).\n"
     )
     sys.exit(2)
 
@@ -56,7 +58,7 @@ try:
         pb,
     )
 except ImportError as _err:  # the system python, say, without the virtualenv
-    if __name__ != "__main__" or (_err.name or "").partition(".")[0] not in ("grpc", "google"):
+    if __name__ != "__main__" or (_err.name or "").partition(".")[0] not in ("grpc", "grpc_status", "google"):
         raise
     _missing_dependencies(_err)
 
@@ -72,9 +74,11 @@ HELP = (
 
 #: Send errors after which the same line waits in the outbox: the server is
 #: unreachable or failed for a reason of its own, so it may well take the line
-#: later. A refusal of the line itself (RESOURCE_EXHAUSTED: far too big, too
-#: many waiting for an answer) is the user's to hear, not to retry: "Not sent:
-#: ...". The same set as the Go CLI's waits().
+#: later. A RESOURCE_EXHAUSTED with a retry delay (the rate limit: the user
+#: sends too fast) waits too, for that delay (see ChatApp.hold). A refusal of
+#: the line itself (RESOURCE_EXHAUSTED without one: far too big, too many
+#: waiting for an answer) is the user's to hear, not to retry: "Not sent:
+#: ...". The same set as the Go CLI's hold().
 RETRYABLE = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,
@@ -84,7 +88,8 @@ RETRYABLE = frozenset(
         grpc.StatusCode.INTERNAL,
     }
 )
-#: The outbox's retry pauses: from the first to the last, doubling.
+#: The outbox's retry pauses while the server is unreachable: from the first to
+#: the last, doubling. A pacing server says itself how long to wait.
 OUTBOX_RETRY_MIN, OUTBOX_RETRY_MAX = 1.0, 5.0
 #: How much of a line not used is quoted.
 QUOTE_CHARS = 20
@@ -363,11 +368,14 @@ class ChatApp:
     Both change the state below under ``console.lock``, so a line from the
     server never cuts into the lines a command prints.
 
-    A typed line the server cannot take for now (it is unreachable, say)
-    waits in :attr:`outbox`, and so does every line typed after it, in order.
-    The outbox is sent when the inbox follower reconnects, and by a worker
-    thread that retries with a growing pause; the worker runs only while the
-    outbox holds lines.
+    A typed line the server cannot take for now waits in :attr:`outbox`, and
+    so does every line typed after it, in order (see :meth:`hold`): the
+    server is unreachable (the outbox is sent when the inbox follower
+    reconnects, and tried again after a growing pause meanwhile), or it paces
+    the user's sends (tried again after exactly the wait it asks for). One
+    worker thread, the outbox's timer, runs only while the outbox holds
+    lines; each wait is one ``Event.wait`` of the pause, woken early by a
+    reconnection or by leaving, never a poll.
     """
 
     def __init__(self, client: SpartanClient, console: Console, server: str, give_up: float):
@@ -390,6 +398,15 @@ class ChatApp:
         self._outbox_worker: Optional[threading.Thread] = None
         #: Wakes the outbox worker before its pause ends (reconnected, or leaving).
         self._outbox_wake = threading.Event()
+        #: The outbox's episode, from a line that had to wait until it is empty
+        #: again (all under console.lock): the worker's next pause, the last
+        #: pause while unreachable (0: none yet), how many waiting lines went,
+        #: and which notes were given (each once an episode).
+        self._retry_in = OUTBOX_RETRY_MIN
+        self._backoff = 0.0
+        self._flushed = 0
+        self._pacing = False
+        self._unreachable = False
         #: Set once leaving: nothing more is sent.
         self._closing = False
         self.exit_code = 0
@@ -639,19 +656,39 @@ class ChatApp:
             return
         if self.deliver(line) == self.RETRY:
             self.outbox.append(line)
-            self.say(
-                "Not sent yet: the server is unreachable. "
-                "What you type waits and is sent, in order, when it is back."
-            )
             self._start_outbox_worker()
 
-    @staticmethod
-    def retryable(err: SpartanError) -> bool:
-        """Whether a line that failed with ``err`` waits in the outbox (see RETRYABLE)."""
-        return err.code in RETRYABLE
+    def hold(self, err: SpartanError) -> bool:
+        """Whether a line that failed with ``err`` waits in the outbox; if so, when to try again.
+
+        The server paces the user's sends (RESOURCE_EXHAUSTED with a retry
+        delay: the rate limit): the outbox is tried again after exactly that
+        delay. The server is unreachable or failed on its side (RETRYABLE):
+        tried again after 1, 2, 4, then 5 seconds. Either says why, once an
+        episode (until the outbox is empty again). A refusal of the line
+        itself (too big, too many waiting for an answer) does not wait: it
+        is the user's to hear. As the Go CLI's hold().
+        """
+        if err.code == grpc.StatusCode.RESOURCE_EXHAUSTED and err.retry_delay is not None:
+            if not self._pacing:
+                self._pacing = True
+                self.say(f"The server is pacing your messages ({limit_of(err)}); the rest follow in order.")
+            self._retry_in = err.retry_delay
+            return True
+        if err.code in RETRYABLE:
+            if not self._unreachable:
+                self._unreachable = True
+                self.say(
+                    "Not sent yet: the server is unreachable. "
+                    "What you type waits and is sent, in order, when it is back."
+                )
+            self._backoff = min(max(self._backoff * 2, OUTBOX_RETRY_MIN), OUTBOX_RETRY_MAX)
+            self._retry_in = self._backoff
+            return True
+        return False
 
     def deliver(self, line: Queued) -> str:
-        """Sends one line; returns SENT, DROPPED (refused, and said why) or RETRY.
+        """Sends one line; returns SENT, DROPPED (refused, and said why) or RETRY (see hold()).
 
         If the server no longer knows the conversation (it lost its data:
         FAILED_PRECONDITION to a partner), it asks the partner again once and
@@ -663,13 +700,13 @@ class ChatApp:
             return self.SENT
         except SpartanError as err:
             failure = err
-        if self.retryable(failure):
+        if self.hold(failure):
             return self.RETRY
         if failure.code == grpc.StatusCode.FAILED_PRECONDITION and self.lost_chat(receiver, failure):
             try:
                 resp = self.client.request_chat_response(receiver)
             except SpartanError as err:
-                if self.retryable(err):
+                if self.hold(err):
                     return self.RETRY
             else:
                 (self.online.add if resp.peer_online else self.online.discard)(receiver)
@@ -678,7 +715,7 @@ class ChatApp:
                     self.client.send(receiver, line.text, client_msg_id=line.msg_id)
                     return self.SENT
                 except SpartanError as err:
-                    if self.retryable(err):
+                    if self.hold(err):
                         return self.RETRY
                     failure = err
         self.say(f"Not sent: {describe(failure)}.")
@@ -709,31 +746,41 @@ class ChatApp:
         self._outbox_worker.start()
 
     def _outbox_loop(self) -> None:
-        """The outbox worker: retries after 1, 2, 4, 5, 5... seconds (or when woken) until it is empty."""
-        pause = OUTBOX_RETRY_MIN
+        """The outbox worker: waits the pause hold() set (or until woken), sends; until the outbox is empty."""
         while True:
+            with self.console.lock:
+                pause = self._retry_in
             woken = self._outbox_wake.wait(pause)
             self._outbox_wake.clear()
             with self.console.lock:
+                if woken:
+                    self._backoff = 0.0  # reconnected: if it fails again, wait from the first pause
                 if not self._closing:
                     self.flush_outbox()
                 if self._closing or not self.outbox:
                     self._outbox_worker = None
                     return
-            pause = OUTBOX_RETRY_MIN if woken else min(pause * 2, OUTBOX_RETRY_MAX)
 
     def flush_outbox(self) -> None:
-        """Sends the waiting lines in order until one has to wait again; console.lock is held."""
-        sent = 0
+        """Sends the waiting lines in order until one has to wait again; console.lock is held.
+
+        Once the outbox is empty it says how many waiting lines went in the
+        whole episode (not in this flush alone), and the episode ends: the
+        next line that has to wait gives its note again.
+        """
         while self.outbox and not self._closing:
             result = self.deliver(self.outbox[0])
             if result == self.RETRY:
-                break
+                return
             self.outbox.popleft()
             if result == self.SENT:
-                sent += 1
-        if sent:
-            self.say(f"Sent {plural(sent, 'waiting message', 'waiting messages')}.")
+                self._flushed += 1
+        if self.outbox:
+            return  # leaving
+        if self._flushed:
+            self.say(f"Sent {plural(self._flushed, 'waiting message', 'waiting messages')}.")
+        self._flushed, self._backoff, self._retry_in = 0, 0.0, OUTBOX_RETRY_MIN
+        self._pacing = self._unreachable = False
 
     def report_unsent(self) -> None:
         """Leaving: says how many typed lines were not sent, and forgets them."""
@@ -895,6 +942,12 @@ class ChatApp:
 def plural(n: int, one: str, many: str) -> str:
     """``1 one`` or ``n many``."""
     return f"{n} {one if n == 1 else many}"
+
+
+def limit_of(err: SpartanError) -> str:
+    """The limit a pacing refusal states ("alice may send 15 messages a second"), without its wait."""
+    text, sep, _ = err.details.partition("; try again")
+    return text if sep and text else err.details
 
 
 def quote(text: str) -> str:

@@ -6,7 +6,8 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
 * :class:`SpartanClient` speaks for one user: one method per RPC of
   ``spartan.v1.ChatService``, with timeouts, plain Python arguments and one
   exception type, :class:`SpartanError`, that carries the server's status code
-  and sentence.
+  and sentence, and the wait it asks for before a retry, if any
+  (``retry_delay``: a rate limit's refusal).
 * :class:`InboxFollower` follows a user's inbox on a background thread: it
   reads the ``ReceiveMsg`` stream, reconnects with backoff after a dropped
   connection, resumes from the last position it saw (an epoch and a
@@ -14,7 +15,8 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
   handed over, coalesced; live-only events (``seq`` 0: presence, server
   notices) pass straight through.
 
-Only ``grpcio`` and ``protobuf`` are needed. Example::
+Only ``grpcio``, ``grpcio-status`` (which reads the ``google.rpc.Status``
+an error may carry) and ``protobuf`` are needed. Example::
 
     from spartan_client import SpartanClient
 
@@ -36,6 +38,8 @@ import uuid
 from typing import Callable, Iterator, Optional, Sequence, Union
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from spartan.v1 import chat_pb2 as pb
 from spartan.v1 import chat_pb2_grpc as pb_grpc
@@ -47,6 +51,7 @@ __all__ = [
     "SpartanError",
     "Subscription",
     "new_message_id",
+    "retry_delay",
     "pb",
 ]
 
@@ -94,19 +99,28 @@ _PERMANENT = frozenset(
 
 
 class SpartanError(Exception):
-    """A failed call: ``code`` is the gRPC status code, ``details`` the server's sentence."""
+    """A failed call: ``code`` is the gRPC status code, ``details`` the server's sentence.
 
-    def __init__(self, code: grpc.StatusCode, details: str):
+    ``retry_delay`` is the wait, in seconds, the server asked for before the
+    call is tried again (a ``google.rpc.RetryInfo`` detail of the error), or
+    None when it asked for none. The server's rate limit refuses a call past
+    the caller's limit with ``RESOURCE_EXHAUSTED`` and a ``retry_delay``;
+    its other ``RESOURCE_EXHAUSTED`` errors (too many messages waiting for an
+    answer, a request far too big) have none: trying again will not help.
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str, retry_delay: Optional[float] = None):
         super().__init__(details or code.name)
         self.code = code
         self.details = details or code.name
+        self.retry_delay = retry_delay
 
     @classmethod
     def from_rpc_error(cls, err: grpc.RpcError) -> "SpartanError":
-        """Converts an error raised by a gRPC call."""
+        """Converts an error raised by a gRPC call (blocking or ``grpc.aio``)."""
         code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
         details = err.details() if hasattr(err, "details") else str(err)
-        return cls(code or grpc.StatusCode.UNKNOWN, details or "")
+        return cls(code or grpc.StatusCode.UNKNOWN, details or "", retry_delay(err))
 
     def __str__(self) -> str:
         return self.details
@@ -115,6 +129,30 @@ class SpartanError(Exception):
     def permanent(self) -> bool:
         """True when retrying the same request cannot help (a bad user name, say)."""
         return self.code in _PERMANENT
+
+
+def retry_delay(err: grpc.RpcError) -> Optional[float]:
+    """The wait in seconds a failed call's ``google.rpc.RetryInfo`` detail asks for, or None.
+
+    The detail travels in the ``grpc-status-details-bin`` trailer, a
+    ``google.rpc.Status``, read with grpcio-status (``rpc_status.from_call``).
+    An error without it, or whose trailer does not match its status (which
+    ``from_call`` refuses), asks for no wait.
+    """
+    try:
+        status = rpc_status.from_call(err)
+    except Exception:  # noqa: BLE001 - not a call, a mismatched or undecodable trailer
+        return None
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            if not detail.Unpack(info):
+                continue
+            delay = info.retry_delay
+            return max(0.0, delay.seconds + delay.nanos / 1e9)
+    return None
 
 
 def _call(method, request, timeout: Optional[float], **kwargs):

@@ -197,12 +197,23 @@ class Proc:
                 pass
 
 
+#: The send rate of a test server unless the test names one: generous, so that
+#: bulk tests never meet the rate limit.
+GENEROUS_RATE = "{calls: 100000, window_seconds: 1}"
+
+
 def write_config(path: Path, users: List[str], **extra) -> Path:
-    """Writes a server configuration (YAML) and returns its path."""
+    """Writes a server configuration (YAML) and returns its path.
+
+    Every key of ``extra`` is a line ``key: value``; without a ``rate`` the
+    send rate is GENEROUS_RATE (pass ``rate="{calls: 40, window_seconds: 1,
+    burst: 10}"``, say, to meet the limit; ``rate=None``: the server's default).
+    """
     lines = ["users: [" + ", ".join(users) + "]"]
-    # A generous send rate, so that bulk tests never meet the rate limit.
-    lines.append("rate: {calls: 100000, window_seconds: 1}")
+    extra.setdefault("rate", GENEROUS_RATE)
     for key, value in extra.items():
+        if value is None:
+            continue
         lines.append(f"{key}: {value}")
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -287,7 +298,10 @@ def spartan_bin() -> Path:
 
 @pytest.fixture
 def start_server(spartan_bin, tmp_path):
-    """Returns start(users=USERS, **config) -> Server; every server is stopped at the end."""
+    """Returns start(users=USERS, **config) -> Server; every server is stopped at the end.
+
+    ``config`` keys are top-level keys of the server's YAML (``rate`` replaces
+    the generous default: see write_config)."""
     servers: List[Server] = []
 
     def start(users: List[str] = USERS, **config) -> Server:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import CLIENT_PY, bin_dir
-from spartan_client import pb
+from spartan_client import pb, text_of
 
 READY = "[Spartan] You are now ready to chat with {}."
 CHOOSE = "[Spartan] Enter a user whom you want to chat with: "
@@ -189,6 +189,46 @@ def test_rejected_send_says_why(start_server, client_py, clients):
     alice.expect(READY.format("bob"))
     alice.send("this is far too long")
     alice.expect("[Spartan] Not sent: the message from alice to bob is 20 bytes; the limit is 8.\n")
+
+
+PACING = (
+    "[Spartan] The server is pacing your messages (alice may send 40 messages a second); "
+    "the rest follow in order.\n"
+)
+
+
+def test_a_paste_of_100_lines_is_paced_by_the_server_and_arrives_whole(start_server, client_py, clients, inbox):
+    """Past the send rate (40 a second, burst 10) the server refuses with a retry delay:
+    client.py holds the rest and sends them as the server allows, so bob gets all 100
+    lines, in order, once each, and alice reads one note, then one count."""
+    srv = start_server(rate="{calls: 40, window_seconds: 1, burst: 10}")
+    bob = clients("bob", srv)
+    alice = client_py("alice", srv.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    bob.answer_chat("alice")
+    alice.expect("[Spartan] bob accepted your chat request.\n")
+    bob_inbox = inbox(bob)
+    assert [m.type for m in bob_inbox.take(1)] == [pb.MESSAGE_TYPE_CHAT_REQUEST]
+    lines = [f"line {i:03d}" for i in range(100)]
+    alice.popen.stdin.write("".join(f"{line}\n" for line in lines).encode())  # pasted at once
+    alice.popen.stdin.flush()
+    msgs = bob_inbox.take(100)
+    assert [text_of(m) for m in msgs] == lines
+    assert {(m.sender, m.type) for m in msgs} == {("alice", pb.MESSAGE_TYPE_TEXT)}
+    assert len({m.client_msg_id for m in msgs}) == 100
+    alice.expect(PACING)
+    sent = alice.expect(r"\[Spartan\] Sent (\d+) waiting messages?\.\n", regex=True)
+    assert 0 < int(sent.group(1)) < 100
+    assert bob_inbox.quiet(0.5)  # nothing twice
+    assert [text_of(m) for m in bob.last_messages("alice", 200)] == lines
+    alice.send("/quit")
+    assert alice.wait() == 0, alice.describe()
+    assert alice.out.text.count("The server is pacing") == 1, alice.describe()
+    assert alice.out.text.count("waiting message") == 1, alice.describe()
+    assert "Not sent" not in alice.out.text and "not sent" not in alice.out.text, alice.describe()
+    assert "Traceback" not in alice.err.text, alice.describe()
 
 
 def test_unknown_user_at_start(server, client_py):
@@ -500,10 +540,10 @@ def test_mixed_conversation_with_go_cli(server, client_py, spawn):
 
 
 def test_client_module_imports_without_extra_dependencies():
-    """client.py and spartan_client.py use only the standard library, grpcio and protobuf."""
+    """client.py and spartan_client.py use only the standard library, grpcio, grpcio-status and protobuf."""
     import ast
 
-    allowed = set(sys.stdlib_module_names) | {"grpc", "google", "spartan", "spartan_client"}
+    allowed = set(sys.stdlib_module_names) | {"grpc", "grpc_status", "google", "spartan", "spartan_client"}
     for path in (CLIENT_PY, CLIENT_PY.parent / "spartan_client.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

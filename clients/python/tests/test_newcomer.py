@@ -340,7 +340,7 @@ def test_missing_grpc_is_one_sentence_not_a_traceback():
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith("client.py needs grpcio and protobuf"), done.stderr
+    assert done.stderr.startswith("client.py needs grpcio, grpcio-status and protobuf"), done.stderr
     assert "make venv" in done.stderr and "../../.venv/bin/python client.py alice" in done.stderr
 
 

@@ -371,3 +371,136 @@ def test_a_system_notice_is_a_spartan_line(note):
     app.partner = None
     app.on_message(pb.Message(type=pb.MESSAGE_TYPE_SYSTEM, receiver="alice", note=note, epoch="e"))
     assert app.console.lines == [f"[Spartan] {note}"] * 2
+
+
+# -- a server that paces the sends (its rate limit) -------------------------------------------
+
+LIMIT = "alice may send 40 messages a second"
+PACING = f"[Spartan] The server is pacing your messages ({LIMIT}); the rest follow in order."
+
+
+def paced(delay: float) -> SpartanError:
+    """The rate limit's refusal: RESOURCE_EXHAUSTED with a retry delay (a google.rpc.RetryInfo)."""
+    return SpartanError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{LIMIT}; try again in {delay:.1f} s", delay)
+
+
+def wait_until(cond, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail("the condition did not hold in time")
+        time.sleep(0.005)
+
+
+def test_pacing_tries_again_after_exactly_the_delay_the_server_asks_for():
+    """No fixed pause and no polling: each try of the outbox comes after the last refusal's
+    delay (0.3 s, then 1.4 s: neither the unreachable server's 1 s nor its 2 s)."""
+    fake = FakeClient([paced(0.3), paced(1.4)])
+    app = chat_app(fake)
+    app.handle("one")
+    assert app.console.lines == [PACING] and waiting(app) == [("bob", "one")]
+    app.console.wait_for("[Spartan] Sent 1 waiting message.")
+    first, second, third = fake.attempts
+    assert 0.29 <= second - first < 0.9, fake.attempts
+    assert 1.39 <= third - second < 1.9, fake.attempts
+    assert fake.sent == [("bob", "one")]
+    assert app.console.lines == [PACING, "[Spartan] Sent 1 waiting message."]
+    wait_until(lambda: not outbox_threads())
+    assert app._outbox_worker is None
+
+
+def test_pacing_keeps_the_order_says_so_once_and_counts_the_whole_episode():
+    """Lines typed while others wait, before or between flushes, go behind them; the note
+    comes once however often the server refuses, and the count covers every flush."""
+    fake = FakeClient([paced(0.2), None, paced(0.3), None, None, paced(0.2)])
+    app = chat_app(fake)
+    with app.console.lock:  # typed at once: no flush between them
+        for text in ("1", "2", "3", "4"):
+            app.handle(text)
+    assert waiting(app) == [("bob", t) for t in "1234"]
+    # The first flush sends "1"; "2" is refused again and waits 0.3 s with "3" and "4".
+    wait_until(lambda: len(fake.tries) >= 3)
+    with app.console.lock:
+        assert waiting(app) == [("bob", t) for t in "234"]
+        app.handle("5")  # behind them, not tried now
+        assert len(fake.tries) == 3
+    app.console.wait_for("[Spartan] Sent 5 waiting messages.")
+    assert fake.sent == [("bob", t) for t in "12345"]
+    assert [t for _, t, _ in fake.tries] == ["1", "1", "2", "2", "3", "4", "4", "5"]
+    ids = {}
+    for _, text, msg_id in fake.tries:
+        assert ids.setdefault(text, msg_id) == msg_id  # every try of a line: the id it got when typed
+    assert len(set(ids.values())) == 5
+    assert app.console.lines == [PACING, "[Spartan] Sent 5 waiting messages."]
+    assert not any(line.startswith("[Spartan] Not sent") for line in app.console.lines)
+    assert len(outbox_threads()) <= 1
+
+
+def test_a_new_pacing_episode_says_so_again():
+    """The note and the count belong to one episode: once the outbox is empty both start over."""
+    fake = FakeClient([paced(0.05), None, paced(0.05)])
+    app = chat_app(fake)
+    app.handle("one")
+    app.console.wait_for("[Spartan] Sent 1 waiting message.")
+    wait_until(lambda: app._outbox_worker is None)
+    app.handle("two")
+    wait_until(lambda: app.console.lines.count("[Spartan] Sent 1 waiting message.") == 2)
+    assert app.console.lines == [PACING, "[Spartan] Sent 1 waiting message."] * 2
+    assert fake.sent == [("bob", "one"), ("bob", "two")]
+
+
+def test_pacing_then_unreachable_gives_each_note_once():
+    """The server paces, then cannot be reached: each note once, the unreachable pause
+    (1 s) after the pacing delay, and one count at the end."""
+    fake = FakeClient([paced(0.05), UNAVAILABLE, None])
+    app = chat_app(fake)
+    app.handle("one")
+    app.handle("two")
+    app.console.wait_for("[Spartan] Sent 2 waiting messages.")
+    assert app.console.lines == [PACING, NOT_YET, "[Spartan] Sent 2 waiting messages."]
+    assert fake.attempts[2] - fake.attempts[1] >= 0.99
+    assert fake.sent == [("bob", "one"), ("bob", "two")]
+
+
+def test_leaving_while_paced_stops_the_timer_and_says_what_was_not_sent():
+    fake = FakeClient([paced(30.0)])
+    app = chat_app(fake)
+    app.handle("one")
+    app.handle("two")
+    assert len(outbox_threads()) == 1
+    app.close()
+    assert app.console.lines == [PACING, "[Spartan] 2 messages you typed were not sent."]
+    for t in outbox_threads():
+        t.join(2)
+    assert outbox_threads() == [] and len(fake.tries) == 1
+
+
+@pytest.mark.parametrize(
+    "code, details, delay",
+    [
+        ("RESOURCE_EXHAUSTED", "bob has not answered alice's chat request yet", None),
+        ("INVALID_ARGUMENT", "the message is odd", 0.5),
+        ("PERMISSION_DENIED", "no", 0.5),
+    ],
+    ids=["exhausted-without-delay", "invalid-with-delay", "denied-with-delay"],
+)
+def test_only_resource_exhausted_with_a_retry_delay_paces(code, details, delay):
+    err = SpartanError(getattr(grpc.StatusCode, code), details, delay)
+    fake = FakeClient([err])
+    app = chat_app(fake)
+    app.handle("a line")
+    assert app.console.lines == [f"[Spartan] Not sent: {err.details}."]
+    assert not app.outbox and app._outbox_worker is None
+
+
+@pytest.mark.parametrize(
+    "details, limit",
+    [
+        ("alice may send 15 messages a second; try again in 0.1 s", "alice may send 15 messages a second"),
+        ("alice may send 1 message a minute; try again in 60.0 s", "alice may send 1 message a minute"),
+        ("slow down", "slow down"),
+        ("; try again in 1 s", "; try again in 1 s"),
+    ],
+)
+def test_the_pacing_note_quotes_the_limit_without_the_wait(details, limit):
+    assert client.limit_of(SpartanError(grpc.StatusCode.RESOURCE_EXHAUSTED, details, 0.1)) == limit

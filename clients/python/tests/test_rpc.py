@@ -301,9 +301,81 @@ def test_too_many_waiting_messages_is_exhausted(start_server, clients):
     with pytest.raises(SpartanError) as e:
         alice.send("bob", "3")
     assert code_of(e) == OK.RESOURCE_EXHAUSTED
+    assert e.value.retry_delay is None  # the line itself is refused: waiting does not help
     # Accepting empties the queue.
     assert clients("bob", srv).answer_chat("alice").released == 2
     assert not alice.send("bob", "3").pending
+
+
+def test_a_send_past_the_rate_limit_carries_the_wait(start_server, clients):
+    """The rate limit's refusal: RESOURCE_EXHAUSTED, the limit and the wait in words, and
+    the wait as a google.rpc.RetryInfo detail, which SpartanError.retry_delay reads."""
+    srv = start_server(rate="{calls: 1, window_seconds: 60, burst: 1}")
+    alice = clients("alice", srv)
+    alice.request_chat("bob")
+    alice.send("bob", "1")
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "2")
+    assert code_of(e) == OK.RESOURCE_EXHAUSTED
+    assert e.value.details.startswith("alice may send 1 message a minute; try again in "), e.value.details
+    assert 50 < e.value.retry_delay <= 60, e.value.retry_delay
+    assert isinstance(e.value.retry_delay, float)
+
+
+def test_retry_delay_from_a_raw_and_an_aio_rpc_error(start_server):
+    """spartan_client.retry_delay reads the detail of any grpc.RpcError: a blocking
+    call's and a grpc.aio call's (the inbox follower's) alike."""
+    import asyncio
+
+    from spartan.v1 import chat_pb2_grpc
+    from spartan_client import retry_delay
+
+    srv = start_server(rate="{calls: 1, window_seconds: 60, burst: 1}")
+    req = pb.SendMsgRequest(user="alice", receiver="bob", payload=b"hi")
+    with SpartanClient(srv.target, "alice") as alice:
+        alice.request_chat("bob")
+        alice.stub.SendMsg(req, timeout=WAIT)
+        with pytest.raises(grpc.RpcError) as e:
+            alice.stub.SendMsg(req, timeout=WAIT)
+        assert 50 < retry_delay(e.value) <= 60
+        with pytest.raises(grpc.RpcError) as e:
+            alice.stub.Login(pb.LoginRequest(user="zed"), timeout=WAIT)
+        assert e.value.code() == OK.NOT_FOUND and retry_delay(e.value) is None
+
+    async def aio_refusal():
+        async with grpc.aio.insecure_channel(srv.target) as channel:
+            try:
+                await chat_pb2_grpc.ChatServiceStub(channel).SendMsg(req, timeout=WAIT)
+            except grpc.RpcError as err:
+                return SpartanError.from_rpc_error(err)
+        return None
+
+    err = asyncio.run(aio_refusal())
+    assert err is not None and err.code == OK.RESOURCE_EXHAUSTED
+    assert 50 < err.retry_delay <= 60
+
+    class NotACall(grpc.RpcError):
+        pass
+
+    assert retry_delay(NotACall()) is None
+    assert SpartanError.from_rpc_error(NotACall()).retry_delay is None
+
+
+def test_other_errors_carry_no_retry_delay(start_server, clients):
+    """A request far over the size limit is RESOURCE_EXHAUSTED too, but not the rate
+    limit's: no wait. Nor do other refusals carry one."""
+    srv = start_server(max_message_bytes=16)
+    alice = clients("alice", srv)
+    alice.request_chat("bob")
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "x" * 100_000)
+    assert code_of(e) == OK.RESOURCE_EXHAUSTED and e.value.retry_delay is None
+    with pytest.raises(SpartanError) as e:
+        alice.send("bob", "x" * 17)
+    assert code_of(e) == OK.INVALID_ARGUMENT and e.value.retry_delay is None
+    with pytest.raises(SpartanError) as e:
+        alice.send("zed", "hi")
+    assert code_of(e) == OK.NOT_FOUND and e.value.retry_delay is None
 
 
 # -- SendMsg: client message ids (idempotent sends) ----------------------------------
