@@ -15,6 +15,7 @@ import (
 
 	"github.com/spartan-messenger/spartan/internal/bolt"
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/chat/storetest"
 )
 
 // open opens a store in a new temporary directory and closes it at cleanup.
@@ -371,4 +372,10 @@ func foreignDB(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// TestConformance: the bolt store passes the store conformance suite.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(tb testing.TB) chat.Store { s, _ := open(tb); return s })
 }

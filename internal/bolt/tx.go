@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/eventcodec"
 )
 
 // logFillPercent packs log pages full: logs only ever grow at the end.
@@ -70,7 +71,7 @@ func (t *tx) Append(log string, ev chat.Event) (uint64, error) {
 		return 0, err
 	}
 	seq := head + 1
-	if err := b.Put(seqKey(seq), encodeEvent(make([]byte, 0, encodedSize(&ev)), &ev)); err != nil {
+	if err := b.Put(seqKey(seq), eventcodec.Encode(make([]byte, 0, eventcodec.Size(&ev)), &ev)); err != nil {
 		return 0, fmt.Errorf("append to log %q at %d: %w", log, seq, err)
 	}
 	return seq, nil
@@ -136,7 +137,7 @@ func (t *tx) Read(log string, after uint64, limit, maxBytes int) ([]chat.Event, 
 	budget := chat.NewBudget(maxBytes)
 	c := b.Cursor()
 	for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-		ev, err := decodeEvent(v, keySeq(k))
+		ev, err := eventcodec.Decode(v, keySeq(k))
 		if err != nil {
 			return nil, fmt.Errorf("decode event %d of log %q: %w", keySeq(k), log, err)
 		}
@@ -167,7 +168,7 @@ func (t *tx) ReadBefore(log string, before uint64, limit, maxBytes int) ([]chat.
 	var out []chat.Event
 	budget := chat.NewBudget(maxBytes)
 	for ; k != nil && len(out) < limit; k, v = c.Prev() {
-		ev, err := decodeEvent(v, keySeq(k))
+		ev, err := eventcodec.Decode(v, keySeq(k))
 		if err != nil {
 			return nil, fmt.Errorf("decode event %d of log %q: %w", keySeq(k), log, err)
 		}

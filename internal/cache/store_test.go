@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/spartan-messenger/spartan/internal/bolt"
 	"github.com/spartan-messenger/spartan/internal/cache"
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/chat/storetest"
 	"github.com/spartan-messenger/spartan/internal/memory"
 )
 
@@ -326,196 +326,17 @@ func TestNewRejectsBadBounds(t *testing.T) {
 	}
 }
 
-// everyStore makes each kind of chat.Store, for the tests that every store
-// must pass alike.
-func everyStore() map[string]func(testing.TB) chat.Store {
+// TestConformance: the cache in front of each store passes the store
+// conformance suite as the store alone does.
+func TestConformance(t *testing.T) {
+	t.Parallel()
 	small := cache.Options{MessagesPerLog: 4, MaxEntries: 16, MaxBytes: 1 << 20}
-	return map[string]func(testing.TB) chat.Store{
-		"memory":            func(testing.TB) chat.Store { return memory.NewStore() },
-		"bolt":              boltStore,
-		"cache over bolt":   func(tb testing.TB) chat.Store { return newCache(tb, boltStore(tb), small) },
-		"cache over memory": func(tb testing.TB) chat.Store { return newCache(tb, memory.NewStore(), small) },
-	}
-}
-
-// TestViewIsReadOnly: every chat.Store's View refuses writes with
-// chat.ErrReadOnly, and nothing written shows up afterwards.
-func TestViewIsReadOnly(t *testing.T) {
-	t.Parallel()
-	for name, make := range everyStore() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := make(t)
-			err := s.View(t.Context(), func(tx chat.Tx) error {
-				if err := tx.Put("k", []byte("v")); !errors.Is(err, chat.ErrReadOnly) {
-					t.Errorf("Put in View: %v, want chat.ErrReadOnly", err)
-				}
-				if _, err := tx.Append("log", chat.Event{ID: "x"}); !errors.Is(err, chat.ErrReadOnly) {
-					t.Errorf("Append in View: %v, want chat.ErrReadOnly", err)
-				}
-				if err := tx.Delete("k"); !errors.Is(err, chat.ErrReadOnly) {
-					t.Errorf("Delete in View: %v, want chat.ErrReadOnly", err)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = s.View(t.Context(), func(tx chat.Tx) error {
-				if _, err := tx.Get("k"); !errors.Is(err, chat.ErrNoKey) {
-					t.Errorf("Get after a refused Put: %v, want chat.ErrNoKey", err)
-				}
-				if head, err := tx.Head("log"); err != nil || head != 0 {
-					t.Errorf("Head after a refused Append: %d, %v", head, err)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}
-
-// TestDelete: a record deleted is gone, in the transaction that deleted it
-// and after; a record put again after its delete in one transaction stays.
-func TestDelete(t *testing.T) {
-	t.Parallel()
-	for name, make := range everyStore() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := make(t)
-			ctx := t.Context()
-			err := s.Update(ctx, func(tx chat.Tx) error {
-				for _, k := range []string{"gone", "back", "kept"} {
-					if err := tx.Put(k, []byte(k)); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = s.Update(ctx, func(tx chat.Tx) error {
-				if err := tx.Delete("gone"); err != nil {
-					return err
-				}
-				if err := tx.Delete("back"); err != nil {
-					return err
-				}
-				if err := tx.Delete("never there"); err != nil {
-					return err
-				}
-				if _, err := tx.Get("gone"); !errors.Is(err, chat.ErrNoKey) {
-					t.Errorf("Get after Delete in the same transaction: %v, want ErrNoKey", err)
-				}
-				return tx.Put("back", []byte("again"))
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = s.View(ctx, func(tx chat.Tx) error {
-				if _, err := tx.Get("gone"); !errors.Is(err, chat.ErrNoKey) {
-					t.Errorf("Get gone: %v, want ErrNoKey", err)
-				}
-				if v, err := tx.Get("back"); err != nil || string(v) != "again" {
-					t.Errorf("Get back = %q, %v; want again", v, err)
-				}
-				if v, err := tx.Get("kept"); err != nil || string(v) != "kept" {
-					t.Errorf("Get kept = %q, %v", v, err)
-				}
-				return nil
-			})
-		})
-	}
-}
-
-// TestTrim: every store drops a log's events below the bound, keeps its
-// head and numbering, and reads what remains, also after trimming it all.
-func TestTrim(t *testing.T) {
-	t.Parallel()
-	for name, make := range everyStore() {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := make(t)
-			ctx := t.Context()
-			update := func(fn func(tx chat.Tx) error) {
-				t.Helper()
-				if err := s.Update(ctx, fn); err != nil {
-					t.Fatal(err)
-				}
-			}
-			appendN := func(n int) {
-				update(func(tx chat.Tx) error {
-					for range n {
-						if _, err := tx.Append("log", chat.Event{ID: "e"}); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-			}
-			seqs := func(read func(tx chat.Tx) ([]chat.Event, error)) []uint64 {
-				t.Helper()
-				var out []uint64
-				_ = s.View(ctx, func(tx chat.Tx) error {
-					evs, err := read(tx)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, ev := range evs {
-						out = append(out, ev.Seq)
-					}
-					return nil
-				})
-				return out
-			}
-			head := func() uint64 {
-				var h uint64
-				_ = s.View(ctx, func(tx chat.Tx) (err error) { h, err = tx.Head("log"); return err })
-				return h
-			}
-			appendN(6)
-			_ = seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("log", 0, 10, 0) }) // fills a cache
-			update(func(tx chat.Tx) error { return tx.Trim("log", 4) })
-			if got := seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("log", 0, 10, 0) }); !slices.Equal(got, []uint64{4, 5, 6}) {
-				t.Fatalf("Read after trimming below 4 = %v", got)
-			}
-			if got := seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("log", 0, 10, 0) }); !slices.Equal(got, []uint64{4, 5, 6}) {
-				t.Fatalf("ReadBefore after trimming below 4 = %v", got)
-			}
-			if got := seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.ReadBefore("log", 5, 10, 0) }); !slices.Equal(got, []uint64{4}) {
-				t.Fatalf("ReadBefore 5 = %v", got)
-			}
-			if head() != 6 {
-				t.Fatalf("head after trim = %d, want 6", head())
-			}
-			update(func(tx chat.Tx) error { return tx.Trim("log", 100) }) // everything
-			if got := seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("log", 0, 10, 0) }); len(got) != 0 || head() != 6 {
-				t.Fatalf("after trimming everything: %v, head %d; want nothing, head 6", got, head())
-			}
-			appendN(2) // numbering goes on
-			if got := seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("log", 0, 10, 0) }); !slices.Equal(got, []uint64{7, 8}) {
-				t.Fatalf("after appending to a trimmed log: %v, want [7 8]", got)
-			}
-			// A trim and appends in one transaction; a refused one changes nothing.
-			update(func(tx chat.Tx) error {
-				if _, err := tx.Append("log", chat.Event{ID: "e"}); err != nil {
-					return err
-				}
-				return tx.Trim("log", 9)
-			})
-			boom := errors.New("boom")
-			if err := s.Update(ctx, func(tx chat.Tx) error { _ = tx.Trim("log", 100); return boom }); !errors.Is(err, boom) {
-				t.Fatal(err)
-			}
-			if got := seqs(func(tx chat.Tx) ([]chat.Event, error) { return tx.Read("log", 0, 10, 0) }); !slices.Equal(got, []uint64{9}) {
-				t.Fatalf("after trim in the same transaction and a refused one: %v, want [9]", got)
-			}
-			if err := s.View(ctx, func(tx chat.Tx) error { return tx.Trim("log", 1) }); !errors.Is(err, chat.ErrReadOnly) {
-				t.Fatalf("Trim in View: %v, want ErrReadOnly", err)
-			}
-		})
-	}
+	t.Run("over memory", func(t *testing.T) {
+		t.Parallel()
+		storetest.Run(t, func(tb testing.TB) chat.Store { return newCache(tb, memory.NewStore(), small) })
+	})
+	t.Run("over bolt", func(t *testing.T) {
+		t.Parallel()
+		storetest.Run(t, func(tb testing.TB) chat.Store { return newCache(tb, boltStore(tb), small) })
+	})
 }

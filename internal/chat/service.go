@@ -393,14 +393,25 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 	}
 	for {
 		var (
-			batch  []Event
-			cursor uint64
+			batch    []Event
+			cursor   uint64
+			replaced bool
 		)
 		err := s.store.View(ctx, func(tx Tx) error {
-			var err error
-			if epoch, err = readEpoch(tx); err != nil {
+			now, err := readEpoch(tx)
+			if err != nil {
 				return err
 			}
+			if current != "" && now != current {
+				// The store was replaced under the stream (a Redis flushed):
+				// its inbox starts again, after this epoch's acknowledged
+				// position.
+				replaced = true
+				if after, err = readCursor(tx, user); err != nil {
+					return err
+				}
+			}
+			current = now
 			if batch, err = tx.Read(inbox, after, s.opts.ReadBatch, s.opts.ReadBatchBytes); err != nil || len(batch) == 0 || batch[0].Seq == after+1 {
 				return err
 			}
@@ -408,10 +419,16 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 			return err
 		})
 		for i := range batch {
-			batch[i].Epoch = epoch
+			batch[i].Epoch = current
 		}
 		if err != nil {
 			return fmt.Errorf("read %s after %d: %w", inbox, after, err)
+		}
+		if replaced {
+			notice := Event{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: lostNote, Epoch: current}
+			if err := yield([]Event{notice}); err != nil {
+				return err
+			}
 		}
 		if len(batch) > 0 {
 			// A gap before the batch is what retention trimmed; those the

@@ -52,11 +52,15 @@ const (
 	StoreBolt = "bolt"
 	// StoreMemory keeps messages in memory: they are lost on restart.
 	StoreMemory = "memory"
+	// StoreRedis keeps everything in the Redis at redis.url, which several
+	// servers may share: any of them serves any user.
+	StoreRedis = "redis"
 )
 
 // Store says where messages are kept.
 type Store struct {
-	// Kind is bolt (durable, the default) or memory.
+	// Kind is bolt (durable, the default), memory, or redis (shared by
+	// several servers; needs redis.url).
 	Kind string `koanf:"kind"`
 	// Path is the bolt file; its directory is created if need be.
 	Path string `koanf:"path"`
@@ -320,8 +324,12 @@ func (c *Config) Validate() error {
 			return errors.New("store.path is empty: name the file that keeps the messages, or set store.kind to memory")
 		}
 	case StoreMemory:
+	case StoreRedis:
+		if c.Redis.URL == "" {
+			return errors.New("store.kind redis needs redis.url (e.g. redis://127.0.0.1:6379/0)")
+		}
 	default:
-		return fmt.Errorf("store.kind %q is not one of bolt, memory", c.Store.Kind)
+		return fmt.Errorf("store.kind %q is not one of bolt, memory, redis", c.Store.Kind)
 	}
 	if c.Cache.MessagesPerLog < 1 {
 		return fmt.Errorf("cache.messages_per_log %d must be at least 1", c.Cache.MessagesPerLog)

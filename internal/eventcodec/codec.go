@@ -1,4 +1,7 @@
-package bolt
+// Package eventcodec is the compact binary encoding of a chat.Event that
+// the durable stores (bolt, Redis) keep: versioned, so that it can change
+// without rewriting what is stored.
+package eventcodec
 
 import (
 	"encoding/binary"
@@ -16,12 +19,12 @@ const codecVersion = 2
 // errTruncated is what decoding a value that ends too early returns.
 var errTruncated = errors.New("truncated event")
 
-// encodeEvent appends ev to dst in the version 2 encoding: the version byte,
+// Encode appends ev to dst in the version 2 encoding: the version byte,
 // then ID, Kind, Sender, Receiver, Group, SentAt (Unix nanoseconds), Payload,
 // Encryption, Note and ClientID, strings and bytes as a uvarint length and
 // the bytes, numbers as (u)varints. The sequence number is not stored: it is
 // the key. Version 1 is the same without ClientID.
-func encodeEvent(dst []byte, ev *chat.Event) []byte {
+func Encode(dst []byte, ev *chat.Event) []byte {
 	dst = append(dst, codecVersion)
 	dst = appendString(dst, ev.ID)
 	dst = binary.AppendUvarint(dst, uint64(ev.Kind))
@@ -41,8 +44,8 @@ func encodeEvent(dst []byte, ev *chat.Event) []byte {
 	return dst
 }
 
-// encodedSize is an upper bound of the length of ev's encoding.
-func encodedSize(ev *chat.Event) int {
+// Size is an upper bound of the length of ev's encoding.
+func Size(ev *chat.Event) int {
 	return 1 + 9*6 + len(ev.ID) + len(ev.Sender) + len(ev.Receiver) + len(ev.Group) + len(ev.Payload) + len(ev.Note) + len(ev.ClientID) + 4*binary.MaxVarintLen64
 }
 
@@ -51,9 +54,10 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// decodeEvent decodes a value made by encodeEvent. It copies everything it
-// keeps: src may be memory that bbolt reuses after the transaction.
-func decodeEvent(src []byte, seq uint64) (chat.Event, error) {
+// Decode decodes a value made by Encode; seq is the event's sequence
+// number, which is not encoded (the stores keep it as the key). It copies everything it
+// keeps: src may be memory that a store reuses after the transaction.
+func Decode(src []byte, seq uint64) (chat.Event, error) {
 	if len(src) == 0 {
 		return chat.Event{}, errTruncated
 	}

@@ -51,3 +51,19 @@ func (b *Broker) Subscribe(_ context.Context, log string) (<-chan struct{}, func
 		})
 	}, nil
 }
+
+// WakeAll wakes every subscriber of every log: after a Redis broker lost its
+// subscription for a while, none of them may wait for a wake-up that went
+// by meanwhile.
+func (b *Broker) WakeAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, subs := range b.subs {
+		for ch := range subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/chat/storetest"
 	"github.com/spartan-messenger/spartan/internal/memory"
 )
 
@@ -452,4 +453,10 @@ func TestBrokerConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestConformance: the memory store passes the store conformance suite.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(testing.TB) chat.Store { return memory.NewStore() })
 }

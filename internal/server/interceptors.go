@@ -1,11 +1,9 @@
 package server
 
 import (
-	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/spartan-messenger/spartan/internal/ratelimit"
@@ -31,31 +29,21 @@ const maxRateKeys = 100_000
 
 // rateLimit makes the @rate interceptor for services: the limits of every
 // class from the configuration, on Redis when redis.url is set (one limit
-// across all servers sharing it), in the process otherwise.
+// across all servers sharing it; openEngines has connected), in the process
+// otherwise.
 func (s *Server) rateLimit(services []protoreflect.ServiceDescriptor) (*ratelimit.Interceptor, error) {
 	limits := map[string]ratelimit.Limit{}
 	for name, c := range s.cfg.Rate.AllClasses() {
 		limits[name] = ratelimit.Limit{Rate: c.Calls, Period: time.Duration(c.WindowSeconds) * time.Second, Burst: c.Burst}
 	}
 	var limiter ratelimit.Limiter
-	if s.cfg.Redis.URL == "" {
+	if s.redis == nil {
 		mem, err := ratelimit.NewMemory(maxRateKeys, nil)
 		if err != nil {
 			return nil, err
 		}
 		limiter = mem
 	} else {
-		opts, err := redis.ParseURL(s.cfg.Redis.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
-		}
-		s.redis = redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs:     []string{opts.Addr},
-			DB:        opts.DB,
-			Username:  opts.Username,
-			Password:  opts.Password,
-			TLSConfig: opts.TLSConfig,
-		})
 		onError := ratelimit.Allow
 		if s.cfg.Rate.OnRedisError == "deny" {
 			onError = ratelimit.Deny

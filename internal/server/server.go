@@ -24,17 +24,17 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/api"
-	"github.com/spartan-messenger/spartan/internal/bolt"
 	"github.com/spartan-messenger/spartan/internal/cache"
 	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/memory"
+	spartanredis "github.com/spartan-messenger/spartan/internal/redis"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
 )
 
@@ -87,8 +87,10 @@ type Server struct {
 	messages   *cache.Store
 	responses  *rpccache.Interceptor
 	closeOnce  sync.Once
-	// redis is the client of redis.url, if set.
-	redis redis.UniversalClient
+	// redis is the client of redis.url, if set; redisBroker the broker on
+	// it, when the store is there too.
+	redis       goredis.UniversalClient
+	redisBroker *spartanredis.Broker
 	// admin serves pprof and runtime statistics on admin.addr, if set.
 	admin    *http.Server
 	adminLn  net.Listener
@@ -104,16 +106,13 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	s := &Server{cfg: cfg, log: log, closeStore: func() error { return nil }}
-	var store chat.Store
-	switch cfg.Store.Kind {
-	case config.StoreMemory:
-		store = memory.NewStore()
-	default:
-		db, err := bolt.Open(cfg.Store.Path, bolt.Options{})
-		if err != nil {
-			return nil, err
-		}
-		store, s.closeStore = db, db.Close
+	var versions *rpccache.Versions
+	if cfg.Cache.RPCEntries > 0 {
+		versions = rpccache.NewVersions()
+	}
+	store, broker, err := s.openEngines(versions)
+	if err != nil {
+		return nil, errors.Join(err, s.closeEngines())
 	}
 	messages, err := cache.New(store, cache.Options{
 		MessagesPerLog: cfg.Cache.MessagesPerLog,
@@ -121,7 +120,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		MaxBytes:       cfg.Cache.MaxBytes,
 	})
 	if err != nil {
-		return nil, errors.Join(err, s.closeStore())
+		return nil, errors.Join(err, s.closeEngines())
 	}
 	s.messages = messages
 	opts := chat.Options{
@@ -151,22 +150,21 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	services := []protoreflect.ServiceDescriptor{spartanv1.File_spartan_v1_chat_proto.Services().ByName("ChatService")}
 	rate, err := s.rateLimit(services)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("rate limit: %w", err), s.closeStore())
+		return nil, errors.Join(fmt.Errorf("rate limit: %w", err), s.closeEngines())
 	}
-	if cfg.Cache.RPCEntries > 0 {
+	if versions != nil {
 		// The @lru_cache decorator: the RPCs it caches are declared in the proto.
-		versions := rpccache.NewVersions()
-		opts.Changed = versions.Bump
+		opts.Changed = s.changed(versions)
 		s.responses, err = rpccache.New(services, versions, rpccache.Options{
 			MaxEntries: cfg.Cache.RPCEntries,
 			MaxBytes:   cfg.Cache.RPCMaxBytes,
 		})
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeStore(), s.closeRedis())
+			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeEngines())
 		}
 	}
 	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(rate, s.responses)...))
-	core := chat.NewService(messages, memory.NewBroker(), memory.NewPresence(), opts)
+	core := chat.NewService(messages, broker, memory.NewPresence(), opts)
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, s.stopping, log), handlerOpts...))
@@ -203,20 +201,9 @@ func (s *Server) Close() error {
 		if s.stop != nil {
 			s.stop()
 		}
-		s.closeErr = errors.Join(s.closeStore(), s.closeRedis())
+		s.closeErr = s.closeEngines()
 	})
 	return s.closeErr
-}
-
-// closeRedis closes the Redis client, if there is one.
-func (s *Server) closeRedis() error {
-	if s.redis == nil {
-		return nil
-	}
-	if err := s.redis.Close(); err != nil {
-		return fmt.Errorf("close redis: %w", err)
-	}
-	return nil
 }
 
 // logStats logs the caches' counters; Serve calls it once it has stopped
