@@ -24,7 +24,7 @@ LINT      := $(BIN)/golangci-lint
 HEARTBEAT  := bash $(CURDIR)/tools/heartbeat
 FOREGROUND := bash $(CURDIR)/tools/foreground
 
-.PHONY: run build tools redis generate checkgenerate lint test test-go test-python bench venv clean
+.PHONY: run cluster build tools redis generate checkgenerate lint test test-go test-python bench venv clean
 
 ## run: start the server on port 3000 with ./config.yaml (embedded defaults without it)
 # The server runs as the terminal's foreground job (tools/foreground), so
@@ -32,6 +32,11 @@ FOREGROUND := bash $(CURDIR)/tools/foreground
 run:
 	@$(GO) build -o $(BIN)/spartan-server ./cmd/spartan-server
 	@$(FOREGROUND) $(BIN)/spartan-server $(ARGS)
+
+## cluster: redis-server and three nodes on 127.0.0.1:3001-3003 sharing it, for a
+## local demo; Ctrl-C stops them all
+cluster: build redis
+	@$(FOREGROUND) bash $(CURDIR)/tools/cluster $(BIN)
 
 ## build: build the server (spartan-server) and the CLI (spartan) into ./bin
 build:

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
@@ -18,15 +19,24 @@ import (
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 )
 
-// Client talks to one Spartan server as one user. It is safe for concurrent use.
+// Client talks to a Spartan server, or to any of the servers of one
+// cluster, as one user. It is safe for concurrent use.
 type Client struct {
-	rpc  spartanv1connect.ChatServiceClient
-	user string
-	addr string
+	servers []server
+	cur     atomic.Int64 // index of the server in use
+	user    string
 }
 
-// New returns a client of the server at addr (host:port, or a URL) acting as user.
-// It does not connect until the first call.
+// server is one server the client may use.
+type server struct {
+	addr string
+	rpc  spartanv1connect.ChatServiceClient
+}
+
+// New returns a client acting as user of the server at addr (host:port, or
+// a URL). A comma-separated list names several servers of one cluster: the
+// client uses the first, and moves to the next when the one it uses cannot
+// be reached. It does not connect until the first call.
 func New(addr, user string) *Client {
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
@@ -36,58 +46,95 @@ func New(addr, user string) *Client {
 		// Plaintext until TLS lands; the field is here so that switch is one line.
 		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12},
 	}}
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+	c := &Client{user: user}
+	for _, a := range strings.Split(addr, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		base := a
+		if !strings.Contains(base, "://") {
+			base = "http://" + base
+		}
+		c.servers = append(c.servers, server{addr: a, rpc: spartanv1connect.NewChatServiceClient(httpClient, base, connect.WithGRPC())})
 	}
-	return &Client{
-		rpc:  spartanv1connect.NewChatServiceClient(httpClient, base, connect.WithGRPC()),
-		user: user,
-		addr: addr,
+	if len(c.servers) == 0 {
+		c.servers = []server{{addr: addr, rpc: spartanv1connect.NewChatServiceClient(httpClient, "http://"+addr, connect.WithGRPC())}}
 	}
+	return c
 }
 
 // User is the user this client acts as.
 func (c *Client) User() string { return c.user }
 
-// Addr is the server address the client was made with.
-func (c *Client) Addr() string { return c.addr }
+// Addr is the address of the server the client uses now.
+func (c *Client) Addr() string { return c.servers[c.cur.Load()].addr }
+
+// rpc is the server in use.
+func (c *Client) rpc() spartanv1connect.ChatServiceClient { return c.servers[c.cur.Load()].rpc }
+
+// invoke calls fn on the server in use; when that server cannot be reached
+// (Unavailable), it moves to the next one and calls again, once around the
+// list. Every call of ours may be repeated on another server: sends carry
+// their client_msg_id.
+func invoke[T any](c *Client, fn func(rpc spartanv1connect.ChatServiceClient) (T, error)) (T, error) {
+	var (
+		res T
+		err error
+	)
+	for range len(c.servers) {
+		at := c.cur.Load()
+		if res, err = fn(c.servers[at].rpc); connect.CodeOf(err) != connect.CodeUnavailable || len(c.servers) == 1 {
+			return res, err
+		}
+		c.cur.CompareAndSwap(at, (at+1)%int64(len(c.servers)))
+	}
+	return res, err
+}
 
 // Login checks the user and returns the other users and the open chat requests.
 func (c *Client) Login(ctx context.Context) (*spartanv1.LoginResponse, error) {
-	res, err := c.rpc.Login(ctx, connect.NewRequest(&spartanv1.LoginRequest{User: c.user}))
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg, nil
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.LoginResponse, error) {
+		res, err := rpc.Login(ctx, connect.NewRequest(&spartanv1.LoginRequest{User: c.user}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	})
 }
 
 // ListUsers returns every user of the server, in configuration order.
 func (c *Client) ListUsers(ctx context.Context) ([]string, error) {
-	res, err := c.rpc.ListUsers(ctx, connect.NewRequest(&spartanv1.ListUsersRequest{}))
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg.GetUsers(), nil
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) ([]string, error) {
+		res, err := rpc.ListUsers(ctx, connect.NewRequest(&spartanv1.ListUsersRequest{}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg.GetUsers(), nil
+	})
 }
 
 // RequestChat asks peer to chat and returns where the conversation stands
 // and whether peer is online.
 func (c *Client) RequestChat(ctx context.Context, peer string) (*spartanv1.RequestChatResponse, error) {
-	res, err := c.rpc.RequestChat(ctx, connect.NewRequest(&spartanv1.RequestChatRequest{User: c.user, Peer: peer}))
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg, nil
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.RequestChatResponse, error) {
+		res, err := rpc.RequestChat(ctx, connect.NewRequest(&spartanv1.RequestChatRequest{User: c.user, Peer: peer}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	})
 }
 
 // AnswerChat accepts or declines peer's chat request.
 func (c *Client) AnswerChat(ctx context.Context, peer string, accept bool) (*spartanv1.AnswerChatResponse, error) {
-	res, err := c.rpc.AnswerChat(ctx, connect.NewRequest(&spartanv1.AnswerChatRequest{User: c.user, Peer: peer, Accept: accept}))
-	if err != nil {
-		return nil, err
-	}
-	return res.Msg, nil
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.AnswerChatResponse, error) {
+		res, err := rpc.AnswerChat(ctx, connect.NewRequest(&spartanv1.AnswerChatRequest{User: c.user, Peer: peer, Accept: accept}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	})
 }
 
 // NewMessageID returns a fresh id for a message to send (a random UUID).
@@ -98,36 +145,46 @@ func NewMessageID() string { return uuid.NewString() }
 // SendText sends a text message to receiver. id is the message's
 // NewMessageID, the same on every retry of it ("" for none).
 func (c *Client) SendText(ctx context.Context, receiver, text, id string) (*spartanv1.SendMsgResponse, error) {
-	res, err := c.rpc.SendMsg(ctx, connect.NewRequest(&spartanv1.SendMsgRequest{
+	req := &spartanv1.SendMsgRequest{
 		User:        c.user,
 		Receiver:    receiver,
 		Payload:     []byte(text),
 		Encryption:  spartanv1.Encryption_ENCRYPTION_PLAINTEXT,
 		ClientMsgId: id,
-	}))
-	if err != nil {
-		return nil, err
 	}
-	return res.Msg, nil
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.SendMsgResponse, error) {
+		res, err := rpc.SendMsg(ctx, connect.NewRequest(req))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	})
 }
 
 // History returns up to n of the newest messages of the conversation with
 // peer before sequence number before (0: the newest), oldest first, and the
 // before of the next older page (0 if none).
 func (c *Client) History(ctx context.Context, peer string, before uint64, n int) ([]*spartanv1.Message, uint64, error) {
-	res, err := c.rpc.History(ctx, connect.NewRequest(&spartanv1.HistoryRequest{
-		User: c.user, Peer: peer, BeforeSeq: before, PageSize: uint32(max(n, 0)),
-	}))
+	req := &spartanv1.HistoryRequest{User: c.user, Peer: peer, BeforeSeq: before, PageSize: uint32(max(n, 0))}
+	res, err := invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.HistoryResponse, error) {
+		res, err := rpc.History(ctx, connect.NewRequest(req))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	return res.Msg.GetMessages(), res.Msg.GetNextBeforeSeq(), nil
+	return res.GetMessages(), res.GetNextBeforeSeq(), nil
 }
 
 // Ack records that the user has shown the inbox up to seq, counted in epoch
 // (Message.epoch; "" skips the check).
 func (c *Client) Ack(ctx context.Context, epoch string, seq uint64) error {
-	_, err := c.rpc.Ack(ctx, connect.NewRequest(&spartanv1.AckRequest{User: c.user, Seq: seq, Epoch: epoch}))
+	_, err := invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*connect.Response[spartanv1.AckResponse], error) {
+		return rpc.Ack(ctx, connect.NewRequest(&spartanv1.AckRequest{User: c.user, Seq: seq, Epoch: epoch}))
+	})
 	return err
 }
 

@@ -20,8 +20,12 @@ type Update struct {
 	Message *spartanv1.Message
 	// Disconnected is why the stream broke; the subscription is reconnecting.
 	Disconnected error
-	// Reconnected says the server answers again after a Disconnected.
+	// Reconnected says a server answers again after a Disconnected: Server
+	// is which (another than before when the client moved to another server
+	// of its cluster).
 	Reconnected bool
+	// Server is the address of the server in use, with Reconnected.
+	Server string
 }
 
 // SubscribeOptions tune a Subscription; zero fields take the defaults.
@@ -167,7 +171,7 @@ func (s *Subscription) follow(ctx context.Context) error {
 			if _, err = s.c.Login(ctx); err == nil {
 				lostSince = time.Time{}
 				backoff = 100 * time.Millisecond
-				if !s.emit(ctx, Update{Reconnected: true}) {
+				if !s.emit(ctx, Update{Reconnected: true, Server: s.c.Addr()}) {
 					return ctx.Err()
 				}
 			} else if !Retryable(err) {
@@ -215,7 +219,7 @@ func (s *Subscription) follow(ctx context.Context) error {
 func (s *Subscription) stream(ctx context.Context, last position) (position, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st, err := s.c.rpc.ReceiveMsg(ctx, connect.NewRequest(&spartanv1.Message{Receiver: s.c.user, Seq: last.seq, Epoch: last.epoch}))
+	st, err := s.c.rpc().ReceiveMsg(ctx, connect.NewRequest(&spartanv1.Message{Receiver: s.c.user, Seq: last.seq, Epoch: last.epoch}))
 	if err != nil {
 		return last, err
 	}

@@ -48,6 +48,7 @@ type app struct {
 	asking  []string        // users whose requests wait for an answer, oldest first
 	online  map[string]bool // other users with a stream open, as last told
 	sub     *spartan.Subscription
+	server  string // the server in use, of the -server list
 
 	// outbox holds typed messages the server could not take yet, in order;
 	// they go out when it answers again, or as fast as it allows. retry is
@@ -66,7 +67,7 @@ type app struct {
 type queued struct{ to, text, id string }
 
 func newApp(c *spartan.Client, term terminal, login *spartanv1.LoginResponse) *app {
-	a := &app{c: c, term: term, others: login.GetOthers(), online: map[string]bool{}}
+	a := &app{c: c, term: term, others: login.GetOthers(), online: map[string]bool{}, server: c.Addr()}
 	for _, u := range login.GetOnline() {
 		a.online[u] = true
 	}
@@ -546,7 +547,12 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 		a.say("Lost connection to Spartan Server; reconnecting...")
 		return
 	case u.Reconnected:
-		a.say("Reconnected.")
+		if u.Server != "" && u.Server != a.server {
+			a.server = u.Server
+			a.say(fmt.Sprintf("Moved to Spartan Server at %s.", u.Server))
+		} else {
+			a.say("Reconnected.")
+		}
 		a.flush(ctx)
 		return
 	}

@@ -32,10 +32,10 @@ const (
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("spartan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "localhost:3000", "address of the Spartan server, host:port")
+	server := fs.String("server", "localhost:3000", "address of the Spartan server, host:port; a comma-separated list names servers of one cluster, tried in turn")
 	giveUp := fs.Duration("give-up", 30*time.Second, "how long to keep reconnecting to a server that is gone")
 	fs.Usage = func() {
-		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port] [-give-up 30s] USER\n\nChat on a Spartan server as USER.\n\n")
+		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port[,host:port...]] [-give-up 30s] USER\n\nChat on a Spartan server as USER.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +71,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	defer term.Close()
-	term.Println(fmt.Sprintf("[Spartan] Connected to Spartan Server at port %s.", port(*server)))
+	term.Println(fmt.Sprintf("[Spartan] Connected to Spartan Server at port %s.", port(client.Addr())))
 	a := newApp(client, term, login)
 	return a.run(ctx, login.GetChatRequests(), *giveUp)
 }
@@ -97,8 +97,18 @@ func loginFailed(ctx context.Context, client *spartan.Client, server string, err
 // defaultPort is the port of a -server given without one, as the brief's.
 const defaultPort = "3000"
 
-// withDefaultPort adds the brief's port to a host given without one.
-func withDefaultPort(addr string) string {
+// withDefaultPort adds the brief's port to each host of a comma-separated
+// list given without one.
+func withDefaultPort(list string) string {
+	addrs := strings.Split(list, ",")
+	for i, a := range addrs {
+		addrs[i] = withPort(strings.TrimSpace(a))
+	}
+	return strings.Join(addrs, ",")
+}
+
+// withPort adds the brief's port to a host given without one.
+func withPort(addr string) string {
 	if strings.Contains(addr, "://") {
 		return addr
 	}

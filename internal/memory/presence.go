@@ -105,3 +105,11 @@ func (w *presenceWatch) Close() {
 	delete(w.p.watchers, w)
 	w.p.mu.Unlock()
 }
+
+// Touch tells every watcher that user's presence may have changed
+// elsewhere (another server of a cluster): they look again.
+func (p *Presence) Touch(user string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.changed(user)
+}

@@ -26,11 +26,11 @@ const publishTimeout = 5 * time.Second
 // connection carries "changed" notices, which keep every server's response
 // cache from serving what another server's write made stale.
 type Broker struct {
-	c       goredis.UniversalClient
-	prefix  string
-	local   *memory.Broker
-	log     *slog.Logger
-	changed func(users []string)
+	c      goredis.UniversalClient
+	prefix string
+	local  *memory.Broker
+	log    *slog.Logger
+	on     Callbacks
 
 	ps   *goredis.PubSub
 	stop context.CancelFunc
@@ -41,18 +41,27 @@ type Broker struct {
 	resubscribed int           // confirmations seen (1 + reconnects)
 }
 
-// NewBroker subscribes to the wake-ups of every server on client, until
-// Close. changed, if set, is called with the users of every change any
-// server published with PublishChanged (this one's included).
-func NewBroker(client goredis.UniversalClient, prefix string, changed func(users []string), log *slog.Logger) *Broker {
+// Callbacks are what a Broker calls for the notices it carries besides
+// wake-ups; each may be nil.
+type Callbacks struct {
+	// Changed gets the users of every change any server published with
+	// PublishChanged (this one's included).
+	Changed func(users []string)
+	// Presence gets a user whose presence changed on any server.
+	Presence func(user string)
+}
+
+// NewBroker subscribes to the wake-ups and notices of every server on
+// client, until Close.
+func NewBroker(client goredis.UniversalClient, prefix string, on Callbacks, log *slog.Logger) *Broker {
 	ctx, stop := context.WithCancel(context.Background())
 	b := &Broker{
-		c: client, prefix: prefix, local: memory.NewBroker(), log: log, changed: changed,
+		c: client, prefix: prefix, local: memory.NewBroker(), log: log, on: on,
 		stop: stop, done: make(chan struct{}), subscribed: make(chan struct{}),
 	}
 	// The subscription is made here, so that Close can always close it: a
 	// Receive blocked on the connection does not notice a cancelled context.
-	b.ps = client.PSubscribe(ctx, b.wakeChannel("*"), b.changedChannel())
+	b.ps = client.PSubscribe(ctx, b.wakeChannel("*"), b.changedChannel(), presenceChannel(prefix))
 	go b.run(ctx)
 	return b
 }
@@ -121,9 +130,15 @@ func (b *Broker) run(ctx context.Context) {
 		case *goredis.Subscription:
 			b.confirmed(m)
 		case *goredis.Message:
-			if m.Channel == b.changedChannel() {
-				if b.changed != nil {
-					b.changed(strings.Split(m.Payload, "\x00"))
+			switch m.Channel {
+			case b.changedChannel():
+				if b.on.Changed != nil {
+					b.on.Changed(strings.Split(m.Payload, "\x00"))
+				}
+				continue
+			case presenceChannel(b.prefix):
+				if b.on.Presence != nil {
+					b.on.Presence(m.Payload)
 				}
 				continue
 			}

@@ -15,7 +15,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func broker(tb testing.TB, srv *redistest.Server, changed func([]string)) *redis.Broker {
 	tb.Helper()
-	b := redis.NewBroker(client(tb, srv), prefix(tb), changed, quiet)
+	b := redis.NewBroker(client(tb, srv), prefix(tb), redis.Callbacks{Changed: changed}, quiet)
 	tb.Cleanup(b.Close)
 	select {
 	case <-b.Ready():

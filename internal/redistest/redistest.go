@@ -23,11 +23,19 @@ type Server struct {
 	tb   testing.TB
 	port int
 	dir  string
+	aof  bool
 	cmd  *exec.Cmd
 }
 
-// Start runs a redis-server until the test ends.
-func Start(tb testing.TB) *Server {
+// Start runs a redis-server, keeping nothing on disk, until the test ends.
+func Start(tb testing.TB) *Server { return start(tb, false) }
+
+// StartDurable runs a redis-server that writes every change to its
+// append-only file and fsyncs it before answering (appendfsync always),
+// so that a Restart after Stop (a kill) finds every acknowledged write.
+func StartDurable(tb testing.TB) *Server { return start(tb, true) }
+
+func start(tb testing.TB, aof bool) *Server {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Fatal("redis-server is not installed: `make test` installs it (apt-get install redis-server)")
@@ -38,7 +46,7 @@ func Start(tb testing.TB) *Server {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
-	s := &Server{tb: tb, port: port, dir: tb.TempDir()}
+	s := &Server{tb: tb, port: port, dir: tb.TempDir(), aof: aof}
 	s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 	s.URL = "redis://" + s.Addr + "/0"
 	s.Restart()
@@ -50,9 +58,13 @@ func Start(tb testing.TB) *Server {
 // directory.
 func (s *Server) Restart() {
 	s.tb.Helper()
-	s.cmd = exec.Command("redis-server",
+	appendonly := []string{"--appendonly", "no"}
+	if s.aof {
+		appendonly = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	s.cmd = exec.Command("redis-server", append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
+		"--save", "", "--daemonize", "no", "--loglevel", "warning"}, appendonly...)...)
 	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)
@@ -67,8 +79,8 @@ func (s *Server) Restart() {
 	}
 }
 
-// Stop stops the server and waits for it to exit; calling it again does
-// nothing.
+// Stop kills the server (SIGKILL: a crash, not a shutdown) and waits for it
+// to exit; calling it again does nothing.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return

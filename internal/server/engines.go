@@ -24,16 +24,16 @@ const redisPrefix = "spartan:"
 const subscribeLimit = 10 * time.Second
 
 // openEngines chooses, in one place, what keeps and carries the core's
-// state: the store (memory, a bolt file, or Redis) and the broker (within
-// the process, or Redis pub/sub when the store is shared), and connects to
-// Redis when redis.url is set (the rate limiter uses it too). versions, if
-// set, is the response cache's, which a shared store must invalidate on
-// every server.
-func (s *Server) openEngines(versions *rpccache.Versions) (chat.Store, chat.Broker, error) {
+// state: the store (memory, a bolt file, or Redis), the broker and the
+// presence (within the process, or across servers through Redis when the
+// store is shared), and connects to Redis when redis.url is set (the rate
+// limiter uses it too). versions, if set, is the response cache's, which a
+// shared store must invalidate on every server.
+func (s *Server) openEngines(versions *rpccache.Versions) (chat.Store, chat.Broker, chat.Presence, error) {
 	if s.cfg.Redis.URL != "" {
 		opts, err := goredis.ParseURL(s.cfg.Redis.URL)
 		if err != nil {
-			return nil, nil, fmt.Errorf("redis.url: %w", err)
+			return nil, nil, nil, fmt.Errorf("redis.url: %w", err)
 		}
 		s.redis = goredis.NewUniversalClient(&goredis.UniversalOptions{
 			Addrs:     []string{opts.Addr},
@@ -45,26 +45,27 @@ func (s *Server) openEngines(versions *rpccache.Versions) (chat.Store, chat.Brok
 	}
 	switch s.cfg.Store.Kind {
 	case config.StoreMemory:
-		return memory.NewStore(), memory.NewBroker(), nil
+		return memory.NewStore(), memory.NewBroker(), memory.NewPresence(), nil
 	case config.StoreRedis:
-		var changed func([]string)
+		s.redisPresence = spartanredis.NewPresence(s.redis, redisPrefix, s.log)
+		on := spartanredis.Callbacks{Presence: s.redisPresence.Touch}
 		if versions != nil {
-			changed = versions.Bump
+			on.Changed = versions.Bump
 		}
-		s.redisBroker = spartanredis.NewBroker(s.redis, redisPrefix, changed, s.log)
+		s.redisBroker = spartanredis.NewBroker(s.redis, redisPrefix, on, s.log)
 		select {
 		case <-s.redisBroker.Ready():
 		case <-time.After(subscribeLimit):
-			return nil, nil, fmt.Errorf("redis at %s did not answer within %s: is it running?", s.cfg.Redis.URL, subscribeLimit)
+			return nil, nil, nil, fmt.Errorf("redis at %s did not answer within %s: is it running?", s.cfg.Redis.URL, subscribeLimit)
 		}
-		return spartanredis.New(s.redis, redisPrefix), s.redisBroker, nil
+		return spartanredis.New(s.redis, redisPrefix), s.redisBroker, s.redisPresence, nil
 	default:
 		db, err := bolt.Open(s.cfg.Store.Path, bolt.Options{})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		s.closeStore = db.Close
-		return db, memory.NewBroker(), nil
+		return db, memory.NewBroker(), memory.NewPresence(), nil
 	}
 }
 
@@ -90,6 +91,10 @@ func (s *Server) closeEngines() error {
 	if s.redisBroker != nil {
 		s.redisBroker.Close()
 		s.redisBroker = nil
+	}
+	if s.redisPresence != nil {
+		s.redisPresence.Close()
+		s.redisPresence = nil
 	}
 	if s.redis != nil {
 		if err := s.redis.Close(); err != nil {

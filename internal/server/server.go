@@ -33,7 +33,6 @@ import (
 	"github.com/spartan-messenger/spartan/internal/cache"
 	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/config"
-	"github.com/spartan-messenger/spartan/internal/memory"
 	spartanredis "github.com/spartan-messenger/spartan/internal/redis"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
 )
@@ -89,8 +88,9 @@ type Server struct {
 	closeOnce  sync.Once
 	// redis is the client of redis.url, if set; redisBroker the broker on
 	// it, when the store is there too.
-	redis       goredis.UniversalClient
-	redisBroker *spartanredis.Broker
+	redis         goredis.UniversalClient
+	redisBroker   *spartanredis.Broker
+	redisPresence *spartanredis.Presence
 	// admin serves pprof and runtime statistics on admin.addr, if set.
 	admin    *http.Server
 	adminLn  net.Listener
@@ -110,7 +110,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	if cfg.Cache.RPCEntries > 0 {
 		versions = rpccache.NewVersions()
 	}
-	store, broker, err := s.openEngines(versions)
+	store, broker, presence, err := s.openEngines(versions)
 	if err != nil {
 		return nil, errors.Join(err, s.closeEngines())
 	}
@@ -164,7 +164,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		}
 	}
 	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(rate, s.responses)...))
-	core := chat.NewService(messages, broker, memory.NewPresence(), opts)
+	core := chat.NewService(messages, broker, presence, opts)
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, s.stopping, log), handlerOpts...))
