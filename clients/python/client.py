@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Spartan Messenger's terminal client.
 
-    python3 client.py alice [--server HOST:PORT] [--give-up SECONDS]
+    python3 client.py alice [--server HOST:PORT[,HOST:PORT...]] [--give-up SECONDS]
 
 It logs in, lists the other users, lets the user pick someone to chat with (or
 answer someone's chat request) and then sends every typed line to that
@@ -10,6 +10,9 @@ slash: /chat NAME, /decline NAME, /users, /history [N], /help, /quit (or
 Ctrl-D). A line that cannot be sent because the server is unreachable waits in
 an outbox and is sent, in order, once the server is back; so does a line the
 server's rate limit refuses, sent again after the wait the server asks for.
+Given several servers of one cluster (``--server host1:3000,host2:3000``), it
+uses the first that answers and moves to the next, in turn, when the one it
+uses cannot be reached, resuming where it was.
 
 The protocol lives in :mod:`spartan_client`; this module is only the terminal
 user interface: :class:`Console` (prompts and asynchronous lines that do not
@@ -56,6 +59,7 @@ try:
         SpartanError,
         new_message_id,
         pb,
+        split_targets,
     )
 except ImportError as _err:  # the system python, say, without the virtualenv
     if __name__ != "__main__" or (_err.name or "").partition(".")[0] not in ("grpc", "grpc_status", "google"):
@@ -381,7 +385,11 @@ class ChatApp:
     def __init__(self, client: SpartanClient, console: Console, server: str, give_up: float):
         self.client = client
         self.console = console
+        #: The --server argument: one HOST:PORT, or several, comma-separated.
         self.server = server
+        #: The server the inbox stream was last connected to (of --server):
+        #: a reconnection to another one says "Moved to ...".
+        self.connected_to = getattr(client, "target", server)
         self.give_up = give_up
         self.me = client.user
         self.others: List[str] = []
@@ -443,14 +451,21 @@ class ChatApp:
     # -- start and stop ----------------------------------------------------------
 
     def start(self) -> None:
-        """Logs in, prints the greeting and starts following the inbox. Raises SpartanError."""
-        login = self.client.login()
+        """Logs in, prints the greeting and starts following the inbox. Raises SpartanError.
+
+        Given several servers, it logs in on the first that answers: one that
+        cannot be reached (UNAVAILABLE) moves the client to the next, each
+        tried once.
+        """
+        login = self.login_anywhere()
         self.others = list(login.others)
         self.requests = list(login.chat_requests)
         self.online = set(login.online)
-        port = self.server.rpartition(":")[2]
+        self.connected_to = getattr(self.client, "target", self.server)
+        port = self.connected_to.rpartition(":")[2]
         self.say(f"Connected to Spartan Server at port {port}.")
         self.say("User list: " + ",".join(self.others))
+        # Set before it starts: on_reconnected reads the follower's server.
         self.follower = InboxFollower(
             self.client,
             self.on_message,
@@ -458,7 +473,20 @@ class ChatApp:
             on_reconnected=self.on_reconnected,
             on_give_up=self.on_give_up,
             give_up=self.give_up,
-        ).start()
+        )
+        self.follower.start()
+
+    def login_anywhere(self) -> pb.LoginResponse:
+        """Login on the current server, or on the next ones in turn while they cannot be reached."""
+        tries = len(getattr(self.client, "targets", ())) or 1
+        for left in range(tries - 1, -1, -1):
+            try:
+                return self.client.login()
+            except SpartanError as err:
+                # The client has moved on to the next server (see SpartanClient).
+                if err.code != grpc.StatusCode.UNAVAILABLE or not left:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def run(self) -> int:
         """Reads and handles lines until /quit, EOF, Ctrl-C or a lost server; returns the exit code."""
@@ -914,12 +942,19 @@ class ChatApp:
         self.say("Lost connection to Spartan Server; reconnecting...")
 
     def on_reconnected(self) -> None:
-        """The follower reached the server again: send the outbox.
+        """The follower reached the server again (or another of --server): send the outbox.
 
-        Who came or went meanwhile arrives as the new stream's first events.
+        When that server is another than the one before, it says "Moved to
+        ..." instead of "Reconnected.". Who came or went meanwhile arrives as
+        the new stream's first events.
         """
         with self.console.lock:
-            self.say("Reconnected.")
+            server = getattr(self.follower, "server", None) or self.connected_to
+            if server != self.connected_to:
+                self.connected_to = server
+                self.say(f"Moved to Spartan Server at {server}.")
+            else:
+                self.say("Reconnected.")
             if self.outbox:
                 self._outbox_wake.set()
 
@@ -928,7 +963,9 @@ class ChatApp:
         if err.permanent:
             text = f"Spartan Server is gone: {describe(err)}."
         else:
-            text = f"Spartan Server is gone: no answer from {self.server} for {self.give_up:g} seconds ({err})."
+            servers = split_targets(self.server)
+            where = servers[0] if len(servers) == 1 else "any of " + ", ".join(servers)
+            text = f"Spartan Server is gone: no answer from {where} for {self.give_up:g} seconds ({err})."
         with self.console.lock:
             self.exit_code = EXIT_SERVER
             self._fatal = True
@@ -1010,7 +1047,9 @@ def interrupt_main(main: threading.Thread, done: threading.Event) -> None:
 
 
 def normalise_server(server: str) -> str:
-    """Adds the default port to a HOST without one."""
+    """Adds the default port to a HOST without one, to each of a comma-separated list."""
+    if "," in server:
+        return ",".join(normalise_server(s) for s in split_targets(server))
     if server.endswith("]") or ":" not in server:
         return f"{server}:{DEFAULT_SERVER.rpartition(':')[2]}"
     return server
@@ -1021,7 +1060,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="client.py", description="Spartan Messenger terminal client.")
     parser.add_argument("user", help="the user to log in as, e.g. alice")
     parser.add_argument(
-        "--server", default=DEFAULT_SERVER, help=f"the server's HOST:PORT (default {DEFAULT_SERVER})"
+        "--server",
+        default=DEFAULT_SERVER,
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help=f"the server's HOST:PORT (default {DEFAULT_SERVER}); several, comma-separated, "
+        "name servers of one cluster: the first that answers is used, the next ones in turn when it is lost",
     )
     parser.add_argument(
         "--give-up",

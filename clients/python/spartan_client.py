@@ -10,10 +10,15 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
   (``retry_delay``: a rate limit's refusal).
 * :class:`InboxFollower` follows a user's inbox on a background thread: it
   reads the ``ReceiveMsg`` stream, reconnects with backoff after a dropped
-  connection, resumes from the last position it saw (an epoch and a
-  sequence number), drops duplicates, and acknowledges (``Ack``) what it has
-  handed over, coalesced; live-only events (``seq`` 0: presence, server
-  notices) pass straight through.
+  connection (to the next server of a cluster, given several), resumes
+  from the last position it saw (an epoch and a sequence number), drops
+  duplicates, and acknowledges (``Ack``) what it has handed over,
+  coalesced; live-only events (``seq`` 0: presence, server notices) pass
+  straight through.
+
+A client may name several servers of one cluster (``"host1:3000,host2:3000"``,
+or a list): it uses the first, and moves to the next when the one it uses
+cannot be reached.
 
 Only ``grpcio``, ``grpcio-status`` (which reads the ``google.rpc.Status``
 an error may carry) and ``protobuf`` are needed. Example::
@@ -52,6 +57,7 @@ __all__ = [
     "Subscription",
     "new_message_id",
     "retry_delay",
+    "split_targets",
     "pb",
 ]
 
@@ -163,6 +169,17 @@ def _call(method, request, timeout: Optional[float], **kwargs):
         raise SpartanError.from_rpc_error(err) from None
 
 
+def split_targets(target: Union[str, Sequence[str]]) -> list:
+    """The servers a target names: ``"h1:p1,h2:p2"`` or a list of such strings, in order.
+
+    Spaces around each are dropped, and so are empty entries; a target that
+    names none (``""``) is kept as it is, for gRPC to refuse.
+    """
+    parts = [target] if isinstance(target, str) else list(target)
+    out = [t.strip() for part in parts for t in str(part).split(",") if t.strip()]
+    return out or [target if isinstance(target, str) else ""]
+
+
 class Subscription:
     """An open ``ReceiveMsg`` stream: iterate it for messages, ``cancel()`` it to stop.
 
@@ -192,35 +209,120 @@ class Subscription:
 
 
 class SpartanClient:
-    """One user's connection to a Spartan server.
+    """One user's connection to a Spartan server, or to any server of a cluster.
 
-    ``target`` is ``host:port``; ``user`` is the caller every request names.
-    Every unary call takes ``timeout`` seconds at most (``None``: no limit)
-    and raises :class:`SpartanError` on failure. ``stub`` is the raw generated
-    ``ChatServiceStub`` for anything this class does not cover.
+    ``target`` is ``host:port``, or several servers of one cluster (servers
+    that share one Redis: any of them serves any user), as a comma-separated
+    string ``"host1:port1,host2:port2"`` or a list of targets. The client uses
+    one of them at a time, :attr:`target`, the first at start. When a call
+    fails ``UNAVAILABLE`` (the server cannot be reached), the next one in the
+    list becomes current (round robin: after the last comes the first again)
+    and the following calls go there; the failed call itself is not repeated
+    (the caller decides: a send retried with the same ``client_msg_id`` is
+    stored once, whichever server takes it). With one server nothing moves.
+    :meth:`rotate` and :meth:`use` move by hand; :class:`InboxFollower`
+    moves the same way when its stream breaks.
+
+    ``user`` is the caller every request names. Every unary call takes
+    ``timeout`` seconds at most (``None``: no limit) and raises
+    :class:`SpartanError` on failure. ``stub`` is the raw generated
+    ``ChatServiceStub`` of the current server for anything this class does
+    not cover. ``channel`` (a ready-made channel) is for one server only.
     """
 
     def __init__(
         self,
-        target: str = DEFAULT_SERVER,
+        target: Union[str, Sequence[str]] = DEFAULT_SERVER,
         user: str = "",
         *,
         timeout: Optional[float] = 10.0,
         channel: Optional[grpc.Channel] = None,
     ):
-        self.target = target
+        #: Every server this client may use, in order.
+        self.targets = split_targets(target)
         self.user = user
         self.timeout = timeout
         self._own_channel = channel is None
-        self.channel = channel or grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
-        self.stub = pb_grpc.ChatServiceStub(self.channel)
+        if channel is not None and len(self.targets) > 1:
+            raise ValueError("a ready-made channel is for one server: give one target")
+        self._lock = threading.Lock()
+        self._index = 0
+        #: One channel and stub per server, made when first used.
+        self._channels: dict = {}
+        self._stubs: dict = {}
+        if channel is not None:
+            self._channels[self.targets[0]] = channel
+        self._connect(self.targets[0])  # the first server's channel, as before
+
+    # -- which server ----------------------------------------------------------
+
+    @property
+    def target(self) -> str:
+        """The server in use now (``host:port``)."""
+        return self.targets[self._index]
+
+    @property
+    def channel(self) -> grpc.Channel:
+        """The channel to the server in use."""
+        return self._connect(self.target)[0]
+
+    @property
+    def stub(self) -> pb_grpc.ChatServiceStub:
+        """The generated stub of the server in use."""
+        return self._connect(self.target)[1]
+
+    def stub_for(self, target: str) -> pb_grpc.ChatServiceStub:
+        """The generated stub of ``target`` (one of :attr:`targets`)."""
+        return self._connect(target)[1]
+
+    def _connect(self, target: str):
+        """The channel and stub of ``target``, made on first use."""
+        with self._lock:
+            channel = self._channels.get(target)
+            if channel is None:
+                channel = self._channels[target] = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+            stub = self._stubs.get(target)
+            if stub is None:
+                stub = self._stubs[target] = pb_grpc.ChatServiceStub(channel)
+            return channel, stub
+
+    def rotate(self, failed: Optional[str] = None) -> str:
+        """Moves on from ``failed`` (default: the current server) to the next one; returns the current server.
+
+        If the current server is no longer ``failed`` (another thread moved on
+        already), it stays: several calls that fail on the same server move
+        the client on once, not once each.
+        """
+        with self._lock:
+            if failed is None or self.targets[self._index] == failed:
+                self._index = (self._index + 1) % len(self.targets)
+            return self.targets[self._index]
+
+    def use(self, target: str) -> None:
+        """Makes ``target`` (one of :attr:`targets`) the server in use."""
+        with self._lock:
+            if self.targets[self._index] != target:
+                self._index = self.targets.index(target)
+
+    def _unary(self, name: str, request):
+        """Calls the unary RPC ``name`` on the current server; moves on after UNAVAILABLE."""
+        target = self.target
+        try:
+            return _call(getattr(self.stub_for(target), name), request, self.timeout)
+        except SpartanError as err:
+            if err.code == grpc.StatusCode.UNAVAILABLE and len(self.targets) > 1:
+                self.rotate(target)
+            raise
 
     # -- lifecycle -----------------------------------------------------------
 
     def close(self) -> None:
-        """Closes the channel (if this client made it); open streams end."""
+        """Closes the channels (if this client made them); open streams end."""
         if self._own_channel:
-            self.channel.close()
+            with self._lock:
+                channels = list(self._channels.values())
+            for channel in channels:
+                channel.close()
 
     def __enter__(self) -> "SpartanClient":
         return self
@@ -228,10 +330,13 @@ class SpartanClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def wait_until_reachable(self, timeout: float) -> bool:
-        """Returns True once the server answers a call, False after ``timeout`` seconds."""
+    def wait_until_reachable(self, timeout: float, target: Optional[str] = None) -> bool:
+        """Returns True once the server (``target``, default the current one) answers a call,
+        False after ``timeout`` seconds."""
         try:
-            self.stub.ListUsers(pb.ListUsersRequest(), timeout=timeout, wait_for_ready=True)
+            self.stub_for(target or self.target).ListUsers(
+                pb.ListUsersRequest(), timeout=timeout, wait_for_ready=True
+            )
             return True
         except grpc.RpcError:
             return False
@@ -240,11 +345,11 @@ class SpartanClient:
 
     def login(self) -> pb.LoginResponse:
         """Checks the user and returns ``others``, ``max_message_bytes``, ``chat_requests`` and ``online``."""
-        return _call(self.stub.Login, pb.LoginRequest(user=self.user), self.timeout)
+        return self._unary("Login", pb.LoginRequest(user=self.user))
 
     def list_users(self) -> list:
         """Returns every configured user, in configuration order."""
-        return list(_call(self.stub.ListUsers, pb.ListUsersRequest(), self.timeout).users)
+        return list(self._unary("ListUsers", pb.ListUsersRequest()).users)
 
     def request_chat(self, peer: str) -> int:
         """Asks ``peer`` to chat; returns the new ``pb.ConversationState`` (REQUESTED or ACCEPTED)."""
@@ -253,12 +358,12 @@ class SpartanClient:
     def request_chat_response(self, peer: str) -> pb.RequestChatResponse:
         """Asks ``peer`` to chat; returns the whole response: ``state`` and ``peer_online``."""
         req = pb.RequestChatRequest(user=self.user, peer=peer)
-        return _call(self.stub.RequestChat, req, self.timeout)
+        return self._unary("RequestChat", req)
 
     def answer_chat(self, peer: str, accept: bool = True) -> pb.AnswerChatResponse:
         """Accepts or declines ``peer``'s chat request; returns ``state`` and ``released``."""
         req = pb.AnswerChatRequest(user=self.user, peer=peer, accept=accept)
-        return _call(self.stub.AnswerChat, req, self.timeout)
+        return self._unary("AnswerChat", req)
 
     def send(
         self, receiver: str, text: Union[str, bytes], client_msg_id: Optional[str] = None
@@ -282,7 +387,7 @@ class SpartanClient:
             encryption=pb.ENCRYPTION_PLAINTEXT,
             client_msg_id=new_message_id() if client_msg_id is None else client_msg_id,
         )
-        return _call(self.stub.SendMsg, req, self.timeout)
+        return self._unary("SendMsg", req)
 
     def receive(self, seq: int = 0, epoch: str = "") -> Subscription:
         """Opens the inbox stream after ``seq`` (0: after the last acknowledged message).
@@ -301,7 +406,7 @@ class SpartanClient:
         An ``epoch`` other than the server's is refused (``FAILED_PRECONDITION``);
         "" is not checked.
         """
-        _call(self.stub.Ack, pb.AckRequest(user=self.user, seq=seq, epoch=epoch), self.timeout)
+        self._unary("Ack", pb.AckRequest(user=self.user, seq=seq, epoch=epoch))
 
     def history(self, peer: str, before_seq: int = 0, page_size: int = 0) -> pb.HistoryResponse:
         """Returns one page of the conversation with ``peer`` (oldest first) and ``next_before_seq``.
@@ -312,7 +417,7 @@ class SpartanClient:
         reaches the first message) for the rest, or use :meth:`last_messages`.
         """
         req = pb.HistoryRequest(user=self.user, peer=peer, before_seq=before_seq, page_size=page_size)
-        return _call(self.stub.History, req, self.timeout)
+        return self._unary("History", req)
 
     def last_messages(self, peer: str, count: int) -> list:
         """Returns the last ``count`` messages with ``peer`` (fewer if there are not as many), oldest first.
@@ -369,7 +474,14 @@ class InboxFollower:
     When the stream fails for a transient reason the follower calls
     ``on_lost(error)``, retries with a growing backoff and resumes after the
     last position it saw, calling ``on_reconnected()`` once the server
-    answers again. If that takes longer than ``give_up`` seconds it calls
+    answers again. With several servers (a client made with a list of
+    targets: servers of one cluster) it tries the next one first, then the
+    others in turn (round robin), and resumes on the first that answers, from
+    the same position: the servers share one store, so nothing is lost or
+    handed over twice. That server becomes the client's current one too, and
+    :attr:`server` names it before ``on_reconnected()`` is called (compare it
+    with the one before to tell a move from a reconnection). If no server
+    answers for ``give_up`` seconds (one timer for all of them) it calls
     ``on_give_up(error)`` and stops. A permanent error (an unknown user, say;
     ``error.permanent`` is true) calls ``on_give_up`` at once. If the server
     answers ``OUT_OF_RANGE`` (it has fewer messages than we saw, and the
@@ -414,6 +526,11 @@ class InboxFollower:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._task: Optional[asyncio.Task] = None
         self._call = None  # the current ReceiveMsg call (grpc.aio)
+        #: The follower's own channels, one per server (asyncio; its thread only).
+        self._channels: dict = {}
+        #: The server the stream uses (or last used): one of the client's
+        #: targets, another one after a move; set before ``on_reconnected``.
+        self.server: str = client.target
         self._thread = threading.Thread(target=self._run, name="spartan-inbox", daemon=True)
         self._acker = threading.Thread(target=self._ack_loop, name="spartan-ack", daemon=True)
 
@@ -532,14 +649,30 @@ class InboxFollower:
         if self._stopping.is_set():
             return
         try:
-            async with grpc.aio.insecure_channel(self.client.target, options=_CHANNEL_OPTIONS) as channel:
-                await self._follow_on(pb_grpc.ChatServiceStub(channel))
+            await self._follow_on()
         except asyncio.CancelledError:
             pass  # stop() was called
+        finally:
+            channels, self._channels = self._channels, {}
+            for channel in channels.values():
+                await channel.close()
 
-    async def _follow_on(self, stub: pb_grpc.ChatServiceStub) -> None:
+    def _stub(self, target: str) -> pb_grpc.ChatServiceStub:
+        """This follower's own (asyncio) stub of ``target``, its channel made on first use."""
+        channel = self._channels.get(target)
+        if channel is None:
+            channel = self._channels[target] = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+        return pb_grpc.ChatServiceStub(channel)
+
+    def _next_server(self, failed: str) -> str:
+        """The server to try after ``failed``: the client's next one (the same with one server)."""
+        rotate = getattr(self.client, "rotate", None)
+        return rotate(failed) if rotate is not None else failed
+
+    async def _follow_on(self) -> None:
         backoff = self._backoff_min
         lost_at: Optional[float] = None
+        server = self.server = self.client.target
         while not self._stopping.is_set():
             try:
                 if lost_at is not None:
@@ -547,19 +680,27 @@ class InboxFollower:
                     if remaining <= 0:
                         self.on_give_up(self._last_error)
                         return
+                    # The server to try: the one after the lost one, or
+                    # wherever a failed call has moved the client meanwhile.
+                    candidate = self.client.target
                     # Both channels must be ready again: the caller's, which its
                     # sends use, and this stream's own.
                     wait = min(backoff, remaining)
                     if not (
-                        await asyncio.to_thread(self.client.wait_until_reachable, wait)
-                        and await self._reachable(stub, wait)
+                        await asyncio.to_thread(self._client_reachable, wait, candidate)
+                        and await self._reachable(self._stub(candidate), wait)
                     ):
                         backoff = min(backoff * 2, self._backoff_max)
+                        self._next_server(candidate)  # then the next one, in turn
                         continue
+                    use = getattr(self.client, "use", None)
+                    if use is not None:
+                        use(candidate)
+                    server = self.server = candidate
                     lost_at, backoff = None, self._backoff_min
                     self.on_reconnected()
                 epoch, seq = self._pos
-                call = stub.ReceiveMsg(pb.Message(receiver=self.client.user, seq=seq, epoch=epoch))
+                call = self._stub(server).ReceiveMsg(pb.Message(receiver=self.client.user, seq=seq, epoch=epoch))
                 with self._lock:
                     self._call = call
                 try:
@@ -610,10 +751,21 @@ class InboxFollower:
                     return
                 self._last_error = err
                 if lost_at is None:
+                    # One timer for all the servers: give up only when none
+                    # has answered for give_up seconds.
                     lost_at = time.monotonic()
                     self.on_lost(err)
+                # Try the next server first (round robin; the same one when
+                # there is only one), resuming from the same position.
+                self._next_server(server)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._backoff_max)
+
+    def _client_reachable(self, timeout: float, target: str) -> bool:
+        """Whether the caller's client reaches ``target`` within ``timeout`` seconds."""
+        if len(getattr(self.client, "targets", ())) > 1:
+            return self.client.wait_until_reachable(timeout, target)
+        return self.client.wait_until_reachable(timeout)
 
     def _drop_stream(self) -> None:
         """Ends the current stream as a dropped connection would (for tests)."""

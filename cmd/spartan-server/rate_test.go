@@ -70,8 +70,9 @@ func count(t *tally, ctx context.Context, err error) {
 				}
 			}
 		}
-	case ctx.Err() != nil:
-		// The run ended during the call.
+	case ctx.Err() != nil || connect.CodeOf(err) == connect.CodeDeadlineExceeded || connect.CodeOf(err) == connect.CodeCanceled:
+		// The run ended during the call (the server may see the deadline,
+		// which travels with the call, a moment before the client does).
 	default:
 		t.other.Add(1)
 		t.lastOther.Store(err.Error())

@@ -52,3 +52,43 @@ func TestMovesToAnotherServer(t *testing.T) {
 		t.Fatalf("a message shown twice:\n%s", s)
 	}
 }
+
+// TestTranscriptAcrossNodes: the brief's transcript with alice on one node
+// and bob on another of one cluster, as if they were on one server (the
+// presence lines included: bob is online for alice though on another node).
+func TestTranscriptAcrossNodes(t *testing.T) {
+	t.Parallel()
+	redis := redistest.Start(t)
+	var addrs []string
+	for range 2 {
+		cfg := servertest.Config()
+		cfg.Store = config.Store{Kind: config.StoreRedis}
+		cfg.Redis.URL = redis.URL
+		addrs = append(addrs, servertest.Start(t, cfg).Addr)
+	}
+	alice := startCLI(t, "alice", "-server", addrs[0])
+	alice.screen.Expect(t, wait,
+		"[Spartan] User list: bob,charlie,eve,foo,bar,baz,qux\n",
+		"[Spartan] Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "bob")
+	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[Spartan] bob is offline; your messages will wait for them.\n")
+	alice.typeLine(t, "Hey Bob!")
+	alice.screen.Expect(t, wait, "Hey Bob!\n[alice] > ")
+
+	bob := startCLI(t, "bob", "-server", addrs[1])
+	bob.screen.Expect(t, wait,
+		"[Spartan] User list: alice,charlie,eve,foo,bar,baz,qux\n",
+		"[Spartan] alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	bob.typeLine(t, "yes")
+	bob.screen.Expect(t, wait, "[Spartan] You are now ready to chat with alice.\n", "[alice] Hey Bob!\n", "[bob] > ")
+	bob.screen.Lacks(t, "alice is offline")
+	bob.typeLine(t, "Hi Alice!")
+	alice.screen.Expect(t, wait, "[bob] Hi Alice!\n", "[alice] > ")
+	// Presence travels by pub/sub, the acceptance through the store: across
+	// nodes either may come first.
+	for _, line := range []string{"[Spartan] bob is online.\n", "[Spartan] bob accepted your chat request.\n"} {
+		if !strings.Contains(alice.screen.String(), line) {
+			t.Fatalf("alice's screen lacks %q:\n%s", line, alice.screen)
+		}
+	}
+}

@@ -117,7 +117,12 @@ func (i *Interceptor) check(ctx context.Context, procedure string, msg any, peer
 	if errors.Is(err, ErrUnavailable) {
 		return connect.NewError(connect.CodeUnavailable, errors.New("the server cannot check the rate limit right now; try again shortly"))
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("the call's deadline passed while checking its rate limit"))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("the call was cancelled while checking its rate limit"))
+	case err != nil:
 		return connect.NewError(connect.CodeInternal, fmt.Errorf("rate limit: %w", err))
 	}
 	if res.Allowed {

@@ -7,8 +7,8 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,10 +62,11 @@ func (s *Server) Restart() {
 	if s.aof {
 		appendonly = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
+	// Its log goes to a file in its directory, not the test's output.
 	s.cmd = exec.Command("redis-server", append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--daemonize", "no", "--loglevel", "warning"}, appendonly...)...)
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
+		"--save", "", "--daemonize", "no", "--loglevel", "warning",
+		"--logfile", filepath.Join(s.dir, "redis.log")}, appendonly...)...)
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)
 	}

@@ -317,6 +317,103 @@ def start_server(spartan_bin, tmp_path):
         server.stop()
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on (as far as the kernel can tell now)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server (the Debian package) on a free loopback port, as
+    internal/redistest does for the Go tests: its own directory, nothing
+    saved, stopped by PID."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.port = free_port()
+        self.proc: Optional[subprocess.Popen] = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed: `make test` installs it (apt-get install redis-server)")
+        self._log = open(self.home / "redis.log", "ab")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.home),
+             "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+        )
+        deadline = time.monotonic() + WAIT
+        while not self.ping():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"redis-server on port {self.port} did not answer PING:\n"
+                            f"{(self.home / 'redis.log').read_text()}")
+            time.sleep(0.02)
+        return self
+
+    def ping(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stops the server by PID and waits for it; calling it again does nothing."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        self._log.close()
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> RedisServer:
+    """A running redis-server of this test's own, stopped at the end."""
+    home = tmp_path / "redis"
+    home.mkdir()
+    srv = RedisServer(home).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def cluster(start_server, redis_server):
+    """Returns start(n=2, users=USERS, **config) -> [Server]: n servers sharing
+    one redis-server (store.kind redis): any of them serves any user."""
+
+    def start(n: int = 2, users: List[str] = USERS, **config) -> List[Server]:
+        config.setdefault("store", "{kind: redis}")
+        config.setdefault("redis", f'{{url: "{redis_server.url}"}}')
+        return [start_server(users, **config) for _ in range(n)]
+
+    return start
+
+
+def kill(server: Server) -> None:
+    """Ends a server at once, as a crash would: SIGKILL by PID (stop() then only tidies up)."""
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(10)
+
+
 @pytest.fixture
 def server(start_server) -> Server:
     """A server with the users alice, bob, charlie and eve."""
