@@ -108,9 +108,10 @@ test-python: build venv redis
 ## test: set up and run every check and test
 test: lint checkgenerate test-go test-python
 
-## bench: the Go benchmarks
-bench: redis
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: the Go benchmarks (BenchmarkCluster runs the built server binaries:
+## one node and three nodes on Redis, one node on bolt; docs/performance.md)
+bench: build redis
+	TEST_SPARTAN_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf $(BIN) $(VENV)

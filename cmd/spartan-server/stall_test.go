@@ -70,30 +70,47 @@ func TestStalledStreamsHoldLittle(t *testing.T) {
 	}
 }
 
-// binServer is the server binary running for a test.
-type binServer struct{ url, addr, admin string }
+// binServer is the server binary running for a test, and its process id.
+type binServer struct {
+	url, addr, admin string
+	pid              int
+}
 
 // unlimited raises every rate limit past what these tests do.
 const unlimited = "rate:\n  calls: 1000000\n  window_seconds: 1\n  classes:\n" +
 	"    stream: {calls: 1000000, window_seconds: 1, burst: 1000000}\n" +
 	"    request: {calls: 1000000, window_seconds: 1, burst: 1000000}\n"
 
+// serverBin returns the directory of the spartan-server binary:
+// TEST_SPARTAN_BIN, or one go build makes for tb.
+func serverBin(tb testing.TB) string {
+	tb.Helper()
+	if bin := os.Getenv("TEST_SPARTAN_BIN"); bin != "" {
+		return bin
+	}
+	bin := tb.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), ".").CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // startBinary runs the built spartan-server on loopback for users alice and
 // bob, with an admin address, no bound on connections per address, and the
 // configuration in extra ({dir} stands for a temporary directory).
 func startBinary(tb testing.TB, extra string) binServer {
 	tb.Helper()
-	bin := os.Getenv("TEST_SPARTAN_BIN")
-	if bin == "" {
-		bin = tb.TempDir()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), ".").CombinedOutput(); err != nil {
-			tb.Fatalf("go build: %v\n%s", err, out)
-		}
-	}
+	return startBinaryUsers(tb, []string{"alice", "bob"}, extra)
+}
+
+// startBinaryUsers is startBinary for the given users.
+func startBinaryUsers(tb testing.TB, users []string, extra string) binServer {
+	tb.Helper()
+	bin := serverBin(tb)
 	dir := tb.TempDir()
-	cfg := "users: [alice, bob]\nadmin:\n  addr: 127.0.0.1:0\nlimits:\n  conns_per_address: 0\n" +
+	cfg := "users: [" + strings.Join(users, ", ") + "]\nadmin:\n  addr: 127.0.0.1:0\nlimits:\n  conns_per_address: 0\n" +
 		strings.ReplaceAll(extra, "{dir}", dir)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -141,7 +158,7 @@ func startBinary(tb testing.TB, extra string) binServer {
 		tb.Fatal("the server did not log its admin address")
 	}
 	addr := "127.0.0.1:" + m[1]
-	return binServer{url: "http://" + addr, addr: addr, admin: "http://" + admin}
+	return binServer{url: "http://" + addr, addr: addr, admin: "http://" + admin, pid: cmd.Process.Pid}
 }
 
 func h2c() *http.Client {
