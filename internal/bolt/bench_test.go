@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/memory"
 )
 
 // BenchmarkAppend measures one durable Update (one event) at a time: each
@@ -66,5 +67,37 @@ func BenchmarkReadNewestPage(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPendingSend measures a send that waits for the answer to a chat
+// request, on bolt, with 64 KiB messages, when none wait already and when
+// 500 do: waiting messages are a log, so the two cost the same (they were a
+// list in the conversation record: 70-160 ms a send at a hundred waiting).
+func BenchmarkPendingSend(b *testing.B) {
+	for _, waiting := range []int{0, 500} {
+		b.Run(fmt.Sprint(waiting, " waiting"), func(b *testing.B) {
+			s, _ := open(b)
+			var n atomic.Int64
+			svc := chat.NewService(s, memory.NewBroker(), memory.NewPresence(), chat.Options{
+				Users: []string{"alice", "bob"}, MaxPayload: 64 << 10, MaxPending: 1 << 30,
+				NewID: func() string { return fmt.Sprint("id-", n.Add(1)) },
+			})
+			if _, err := svc.RequestChat(b.Context(), "alice", "bob"); err != nil {
+				b.Fatal(err)
+			}
+			payload := make([]byte, 64<<10)
+			send := func() {
+				if _, pending, err := svc.Send(b.Context(), "alice", "bob", payload, 0, ""); err != nil || !pending {
+					b.Fatalf("send: pending %t, %v", pending, err)
+				}
+			}
+			for range waiting {
+				send()
+			}
+			for b.Loop() {
+				send()
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -188,6 +189,15 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 			PingTimeout:     20 * time.Second,
 		},
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// net/http's HTTP/2 code logs some connection errors without the
+		// peer ("timeout waiting for PING response"); these lines name it,
+		// so a warning can be matched with the connection it was about.
+		ConnState: func(c net.Conn, state http.ConnState) {
+			switch state {
+			case http.StateNew, http.StateClosed, http.StateHijacked:
+				log.Debug("connection "+strings.ToLower(state.String()), "remote", c.RemoteAddr().String())
+			}
+		},
 	}
 	s.http = srv
 	return s, nil
