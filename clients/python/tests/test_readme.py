@@ -16,6 +16,13 @@ def python_blocks() -> list:
     return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
+def block_with(marker: str) -> str:
+    """The README's one Python example that holds ``marker``."""
+    found = [b for b in python_blocks() if marker in b]
+    assert len(found) == 1, f"{len(found)} Python examples hold {marker!r}"
+    return found[0]
+
+
 def run_example(code: str, target: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(PYDIR))
     return subprocess.run(
@@ -28,7 +35,7 @@ def run_example(code: str, target: str) -> subprocess.CompletedProcess:
 
 
 def test_send_example_sends_a_message(server, clients):
-    example = python_blocks()[0]
+    example = block_with('alice.send("bob", "Hey Bob!")')
     assert len(example.strip().splitlines()) <= 12
     done = run_example(example, server.target)
     assert done.returncode == 0, done.stderr
@@ -40,7 +47,15 @@ def test_send_example_sends_a_message(server, clients):
 
 
 def test_raw_stub_example(server):
-    example = python_blocks()[-1]
+    example = block_with("chat_pb2_grpc.ChatServiceStub")
     done = run_example(example, server.target)
     assert done.returncode == 0, done.stderr
     assert "bob" in done.stdout
+
+
+def test_e2e_example():
+    """The end-to-end example needs no server."""
+    done = run_example(block_with("import spartan_e2e as e2e"), "unused")
+    assert done.returncode == 0, done.stderr
+    assert "37 b'Hey Bob!'\n" in done.stdout
+    assert re.search(r"^bob's fingerprint: [0-9a-f]{4}( [0-9a-f]{4}){4}$", done.stdout, re.M), done.stdout
