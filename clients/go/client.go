@@ -188,5 +188,28 @@ func (c *Client) Ack(ctx context.Context, epoch string, seq uint64) error {
 	return err
 }
 
+// PublishKey publishes the user's public identity key (docs/SECURITY.md)
+// and says whether the server's copy changed.
+func (c *Client) PublishKey(ctx context.Context, public []byte) (bool, error) {
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (bool, error) {
+		res, err := rpc.PublishKey(ctx, connect.NewRequest(&spartanv1.PublishKeyRequest{User: c.user, PublicKey: public}))
+		if err != nil {
+			return false, err
+		}
+		return res.Msg.GetChanged(), nil
+	})
+}
+
+// GetKey fetches peer's public identity key; NotFound until peer has one.
+func (c *Client) GetKey(ctx context.Context, peer string) ([]byte, error) {
+	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) ([]byte, error) {
+		res, err := rpc.GetKey(ctx, connect.NewRequest(&spartanv1.GetKeyRequest{User: c.user, Peer: peer}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg.GetPublicKey(), nil
+	})
+}
+
 // Text returns a text message's payload as text.
 func Text(m *spartanv1.Message) string { return string(m.GetPayload()) }

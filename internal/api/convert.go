@@ -14,6 +14,7 @@ var messageTypes = map[chat.Kind]spartanv1.MessageType{
 	chat.KindChatDeclined: spartanv1.MessageType_MESSAGE_TYPE_CHAT_DECLINED,
 	chat.KindSystem:       spartanv1.MessageType_MESSAGE_TYPE_SYSTEM,
 	chat.KindPresence:     spartanv1.MessageType_MESSAGE_TYPE_PRESENCE,
+	chat.KindKeyPublished: spartanv1.MessageType_MESSAGE_TYPE_KEY_PUBLISHED,
 }
 
 func toMessage(ev *chat.Event) *spartanv1.Message {

@@ -132,6 +132,24 @@ func (h *Handler) Ack(ctx context.Context, req *connect.Request[spartanv1.AckReq
 	return connect.NewResponse(&spartanv1.AckResponse{}), nil
 }
 
+// PublishKey records the caller's public identity key.
+func (h *Handler) PublishKey(ctx context.Context, req *connect.Request[spartanv1.PublishKeyRequest]) (*connect.Response[spartanv1.PublishKeyResponse], error) {
+	changed, err := h.core.PublishKey(ctx, req.Msg.GetUser(), req.Msg.GetPublicKey())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.PublishKeyResponse{Changed: changed}), nil
+}
+
+// GetKey returns a user's public identity key.
+func (h *Handler) GetKey(ctx context.Context, req *connect.Request[spartanv1.GetKeyRequest]) (*connect.Response[spartanv1.GetKeyResponse], error) {
+	key, err := h.core.GetKey(ctx, req.Msg.GetUser(), req.Msg.GetPeer())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.GetKeyResponse{PublicKey: key}), nil
+}
+
 // History returns one page of a conversation.
 func (h *Handler) History(ctx context.Context, req *connect.Request[spartanv1.HistoryRequest]) (*connect.Response[spartanv1.HistoryResponse], error) {
 	m := req.Msg

@@ -15,6 +15,8 @@ const (
 	// KindPresence says that Sender came online or went offline (Online).
 	// It is live only: never stored, so its Seq is 0 and its ID empty.
 	KindPresence
+	// KindKeyPublished says that Sender published a new identity key.
+	KindKeyPublished
 )
 
 // Event is one entry in a log: a text message or a typed event. The same event

@@ -123,6 +123,7 @@ func DefaultRateClasses() map[string]RateClass {
 		"login":   {Calls: 120, WindowSeconds: 60, Burst: 30},   // per remote address
 		"stream":  {Calls: 120, WindowSeconds: 60, Burst: 30},   // ReceiveMsg streams opened
 		"ack":     {Calls: 6000, WindowSeconds: 60, Burst: 200}, // acknowledgements
+		"keys":    {Calls: 120, WindowSeconds: 60, Burst: 30},   // publishing and fetching identity keys
 	}
 }
 
@@ -363,7 +364,7 @@ func (c *Config) Validate() error {
 	known := DefaultRateClasses()
 	for name, rc := range c.Rate.Classes {
 		if _, ok := known[name]; !ok {
-			return fmt.Errorf("rate.classes.%s is not a class: the classes are ack, login, request, stream (and send, set by rate.calls)", name)
+			return fmt.Errorf("rate.classes.%s is not a class: the classes are ack, keys, login, request, stream (and send, set by rate.calls)", name)
 		}
 		if rc.Calls < 0 || rc.WindowSeconds < 0 || rc.Burst < 0 {
 			return fmt.Errorf("rate.classes.%s: calls, window_seconds and burst must not be negative", name)

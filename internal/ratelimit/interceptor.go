@@ -152,6 +152,7 @@ var verbs = map[string][3]string{ // class -> {verb, one, many}
 	"login":   {"log in", "time", "times"},
 	"stream":  {"open", "stream", "streams"},
 	"ack":     {"acknowledge", "time", "times"},
+	"keys":    {"publish or fetch", "key", "keys"},
 }
 
 // allowance words a limit: "send 15 messages a second".

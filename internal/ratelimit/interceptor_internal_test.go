@@ -22,7 +22,7 @@ func BenchmarkInterceptorAllowed(b *testing.B) {
 		map[string]Limit{
 			"send": {Rate: 1 << 30, Period: time.Second, Burst: 1 << 30}, "request": {Rate: 1, Period: time.Second, Burst: 1},
 			"login": {Rate: 1, Period: time.Second, Burst: 1}, "stream": {Rate: 1, Period: time.Second, Burst: 1},
-			"ack": {Rate: 1, Period: time.Second, Burst: 1},
+			"ack": {Rate: 1, Period: time.Second, Burst: 1}, "keys": {Rate: 1, Period: time.Second, Burst: 1},
 		}, mem)
 	if err != nil {
 		b.Fatal(err)

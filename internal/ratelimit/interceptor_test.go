@@ -31,6 +31,7 @@ func TestClassesOfTheProto(t *testing.T) {
 	want := map[string]string{
 		"Login": "login", "RequestChat": "request", "AnswerChat": "request",
 		"SendMsg": "send", "ReceiveMsg": "stream", "Ack": "ack",
+		"PublishKey": "keys", "GetKey": "keys",
 	}
 	for m, class := range want {
 		if got["/spartan.v1.ChatService/"+m] != class {

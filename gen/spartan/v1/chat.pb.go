@@ -44,6 +44,9 @@ const (
 	// carry `seq` 0, so they are neither acknowledged nor replayed. A stream
 	// starts with one for every other user, online or not, then one per change.
 	MessageType_MESSAGE_TYPE_PRESENCE MessageType = 6
+	// MESSAGE_TYPE_KEY_PUBLISHED: `sender` published a new identity key
+	// (GetKey returns it).
+	MessageType_MESSAGE_TYPE_KEY_PUBLISHED MessageType = 7
 )
 
 // Enum value maps for MessageType.
@@ -56,6 +59,7 @@ var (
 		4: "MESSAGE_TYPE_CHAT_DECLINED",
 		5: "MESSAGE_TYPE_SYSTEM",
 		6: "MESSAGE_TYPE_PRESENCE",
+		7: "MESSAGE_TYPE_KEY_PUBLISHED",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":   0,
@@ -65,6 +69,7 @@ var (
 		"MESSAGE_TYPE_CHAT_DECLINED": 4,
 		"MESSAGE_TYPE_SYSTEM":        5,
 		"MESSAGE_TYPE_PRESENCE":      6,
+		"MESSAGE_TYPE_KEY_PUBLISHED": 7,
 	}
 )
 
@@ -1193,6 +1198,209 @@ func (x *HistoryResponse) GetNextBeforeSeq() uint64 {
 	return 0
 }
 
+// PublishKeyRequest publishes the caller's public identity key.
+type PublishKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// public_key is the X25519 public key, 32 bytes, the top bit clear.
+	PublicKey     []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishKeyRequest) Reset() {
+	*x = PublishKeyRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishKeyRequest) ProtoMessage() {}
+
+func (x *PublishKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishKeyRequest.ProtoReflect.Descriptor instead.
+func (*PublishKeyRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PublishKeyRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *PublishKeyRequest) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+// PublishKeyResponse says what publishing did.
+type PublishKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changed is true when the key is new or replaced another; false when the
+	// server had it already.
+	Changed       bool `protobuf:"varint,1,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishKeyResponse) Reset() {
+	*x = PublishKeyResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishKeyResponse) ProtoMessage() {}
+
+func (x *PublishKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishKeyResponse.ProtoReflect.Descriptor instead.
+func (*PublishKeyResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PublishKeyResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+// GetKeyRequest asks for a user's public identity key.
+type GetKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// peer is the user whose key is wanted.
+	Peer          string `protobuf:"bytes,2,opt,name=peer,proto3" json:"peer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetKeyRequest) Reset() {
+	*x = GetKeyRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetKeyRequest) ProtoMessage() {}
+
+func (x *GetKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetKeyRequest.ProtoReflect.Descriptor instead.
+func (*GetKeyRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetKeyRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *GetKeyRequest) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+// GetKeyResponse carries a public identity key.
+type GetKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// public_key is the peer's X25519 public key, 32 bytes.
+	PublicKey     []byte `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetKeyResponse) Reset() {
+	*x = GetKeyResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetKeyResponse) ProtoMessage() {}
+
+func (x *GetKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetKeyResponse.ProtoReflect.Descriptor instead.
+func (*GetKeyResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetKeyResponse) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
 var File_spartan_v1_chat_proto protoreflect.FileDescriptor
 
 const file_spartan_v1_chat_proto_rawDesc = "" +
@@ -1267,7 +1475,19 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\tpage_size\x18\x04 \x01(\rR\bpageSize\"j\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\bmessages\x18\x01 \x03(\v2\x13.spartan.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq*\xd5\x01\n" +
+	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\"F\n" +
+	"\x11PublishKeyRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\fR\tpublicKey\".\n" +
+	"\x12PublishKeyResponse\x12\x18\n" +
+	"\achanged\x18\x01 \x01(\bR\achanged\"7\n" +
+	"\rGetKeyRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04peer\x18\x02 \x01(\tR\x04peer\"/\n" +
+	"\x0eGetKeyResponse\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x01 \x01(\fR\tpublicKey*\xf5\x01\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x1d\n" +
@@ -1275,7 +1495,8 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1aMESSAGE_TYPE_CHAT_ACCEPTED\x10\x03\x12\x1e\n" +
 	"\x1aMESSAGE_TYPE_CHAT_DECLINED\x10\x04\x12\x17\n" +
 	"\x13MESSAGE_TYPE_SYSTEM\x10\x05\x12\x19\n" +
-	"\x15MESSAGE_TYPE_PRESENCE\x10\x06*B\n" +
+	"\x15MESSAGE_TYPE_PRESENCE\x10\x06\x12\x1e\n" +
+	"\x1aMESSAGE_TYPE_KEY_PUBLISHED\x10\a*B\n" +
 	"\n" +
 	"Encryption\x12\x1a\n" +
 	"\x16ENCRYPTION_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1284,7 +1505,7 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1eCONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bCONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n" +
-	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\x92\x05\n" +
+	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xbb\x06\n" +
 	"\vChatService\x12I\n" +
 	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\v\x92\xb5\x18\a\n" +
 	"\x05login\x12S\n" +
@@ -1301,7 +1522,13 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"ReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\f\x92\xb5\x18\b\n" +
 	"\x06stream0\x01\x12A\n" +
 	"\x03Ack\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\t\x92\xb5\x18\x05\n" +
-	"\x03ack\x12M\n" +
+	"\x03ack\x12W\n" +
+	"\n" +
+	"PublishKey\x12\x1d.spartan.v1.PublishKeyRequest\x1a\x1e.spartan.v1.PublishKeyResponse\"\n" +
+	"\x92\xb5\x18\x06\n" +
+	"\x04keys\x12N\n" +
+	"\x06GetKey\x12\x19.spartan.v1.GetKeyRequest\x1a\x1a.spartan.v1.GetKeyResponse\"\r\x92\xb5\x18\x06\n" +
+	"\x04keys\x90\x02\x01\x12M\n" +
 	"\aHistory\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\t\x8a\xb5\x18\x02\b\x01\x90\x02\x01B\xa3\x01\n" +
 	"\x0ecom.spartan.v1B\tChatProtoP\x01Z=github.com/spartan-messenger/spartan/gen/spartan/v1;spartanv1\xa2\x02\x03SXX\xaa\x02\n" +
 	"Spartan.V1\xca\x02\n" +
@@ -1320,7 +1547,7 @@ func file_spartan_v1_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_spartan_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_spartan_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_spartan_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_spartan_v1_chat_proto_goTypes = []any{
 	(MessageType)(0),              // 0: spartan.v1.MessageType
 	(Encryption)(0),               // 1: spartan.v1.Encryption
@@ -1340,16 +1567,20 @@ var file_spartan_v1_chat_proto_goTypes = []any{
 	(*AckResponse)(nil),           // 15: spartan.v1.AckResponse
 	(*HistoryRequest)(nil),        // 16: spartan.v1.HistoryRequest
 	(*HistoryResponse)(nil),       // 17: spartan.v1.HistoryResponse
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*PublishKeyRequest)(nil),     // 18: spartan.v1.PublishKeyRequest
+	(*PublishKeyResponse)(nil),    // 19: spartan.v1.PublishKeyResponse
+	(*GetKeyRequest)(nil),         // 20: spartan.v1.GetKeyRequest
+	(*GetKeyResponse)(nil),        // 21: spartan.v1.GetKeyResponse
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_spartan_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: spartan.v1.Message.type:type_name -> spartan.v1.MessageType
-	18, // 1: spartan.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	22, // 1: spartan.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: spartan.v1.Message.encryption:type_name -> spartan.v1.Encryption
 	2,  // 3: spartan.v1.RequestChatResponse.state:type_name -> spartan.v1.ConversationState
 	2,  // 4: spartan.v1.AnswerChatResponse.state:type_name -> spartan.v1.ConversationState
 	1,  // 5: spartan.v1.SendMsgRequest.encryption:type_name -> spartan.v1.Encryption
-	18, // 6: spartan.v1.SendMsgResponse.sent_time:type_name -> google.protobuf.Timestamp
+	22, // 6: spartan.v1.SendMsgResponse.sent_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: spartan.v1.HistoryResponse.messages:type_name -> spartan.v1.Message
 	4,  // 8: spartan.v1.ChatService.Login:input_type -> spartan.v1.LoginRequest
 	6,  // 9: spartan.v1.ChatService.ListUsers:input_type -> spartan.v1.ListUsersRequest
@@ -1358,17 +1589,21 @@ var file_spartan_v1_chat_proto_depIdxs = []int32{
 	12, // 12: spartan.v1.ChatService.SendMsg:input_type -> spartan.v1.SendMsgRequest
 	3,  // 13: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
 	14, // 14: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
-	16, // 15: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
-	5,  // 16: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
-	7,  // 17: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
-	9,  // 18: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
-	11, // 19: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
-	13, // 20: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
-	3,  // 21: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
-	15, // 22: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
-	17, // 23: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
-	16, // [16:24] is the sub-list for method output_type
-	8,  // [8:16] is the sub-list for method input_type
+	18, // 15: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
+	20, // 16: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
+	16, // 17: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
+	5,  // 18: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
+	7,  // 19: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
+	9,  // 20: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
+	11, // 21: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
+	13, // 22: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
+	3,  // 23: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
+	15, // 24: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
+	19, // 25: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
+	21, // 26: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
+	17, // 27: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
+	18, // [18:28] is the sub-list for method output_type
+	8,  // [8:18] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -1386,7 +1621,7 @@ func file_spartan_v1_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spartan_v1_chat_proto_rawDesc), len(file_spartan_v1_chat_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

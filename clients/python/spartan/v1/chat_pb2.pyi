@@ -20,6 +20,7 @@ class MessageType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_TYPE_CHAT_DECLINED: _ClassVar[MessageType]
     MESSAGE_TYPE_SYSTEM: _ClassVar[MessageType]
     MESSAGE_TYPE_PRESENCE: _ClassVar[MessageType]
+    MESSAGE_TYPE_KEY_PUBLISHED: _ClassVar[MessageType]
 
 class Encryption(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,6 +40,7 @@ MESSAGE_TYPE_CHAT_ACCEPTED: MessageType
 MESSAGE_TYPE_CHAT_DECLINED: MessageType
 MESSAGE_TYPE_SYSTEM: MessageType
 MESSAGE_TYPE_PRESENCE: MessageType
+MESSAGE_TYPE_KEY_PUBLISHED: MessageType
 ENCRYPTION_UNSPECIFIED: Encryption
 ENCRYPTION_PLAINTEXT: Encryption
 CONVERSATION_STATE_UNSPECIFIED: ConversationState
@@ -197,3 +199,31 @@ class HistoryResponse(_message.Message):
     messages: _containers.RepeatedCompositeFieldContainer[Message]
     next_before_seq: int
     def __init__(self, messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., next_before_seq: _Optional[int] = ...) -> None: ...
+
+class PublishKeyRequest(_message.Message):
+    __slots__ = ("user", "public_key")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    public_key: bytes
+    def __init__(self, user: _Optional[str] = ..., public_key: _Optional[bytes] = ...) -> None: ...
+
+class PublishKeyResponse(_message.Message):
+    __slots__ = ("changed",)
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    changed: bool
+    def __init__(self, changed: _Optional[bool] = ...) -> None: ...
+
+class GetKeyRequest(_message.Message):
+    __slots__ = ("user", "peer")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    peer: str
+    def __init__(self, user: _Optional[str] = ..., peer: _Optional[str] = ...) -> None: ...
+
+class GetKeyResponse(_message.Message):
+    __slots__ = ("public_key",)
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    def __init__(self, public_key: _Optional[bytes] = ...) -> None: ...

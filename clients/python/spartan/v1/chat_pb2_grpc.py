@@ -76,6 +76,16 @@ class ChatServiceStub:
                 request_serializer=spartan_dot_v1_dot_chat__pb2.AckRequest.SerializeToString,
                 response_deserializer=spartan_dot_v1_dot_chat__pb2.AckResponse.FromString,
                 _registered_method=True)
+        self.PublishKey = channel.unary_unary(
+                '/spartan.v1.ChatService/PublishKey',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.PublishKeyRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.PublishKeyResponse.FromString,
+                _registered_method=True)
+        self.GetKey = channel.unary_unary(
+                '/spartan.v1.ChatService/GetKey',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.GetKeyRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.GetKeyResponse.FromString,
+                _registered_method=True)
         self.History = channel.unary_unary(
                 '/spartan.v1.ChatService/History',
                 request_serializer=spartan_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
@@ -156,12 +166,32 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def History(self, request, context):
+    def PublishKey(self, request, context):
         """History returns one page of the conversation between `user` and `peer`,
         paging backwards from the newest: the `page_size` messages before
         `before_seq`, oldest first. Sequence numbers here count the
         conversation's messages, not an inbox.
+        PublishKey records the caller's public identity key for end-to-end
+        encryption (docs/SECURITY.md): 32 bytes of X25519, the top bit clear.
+        The server keeps one key per user; a different key replaces it, and every
+        user who has a conversation with the caller (asked, asked by, or chatting)
+        gets a MESSAGE_TYPE_KEY_PUBLISHED event, so that a client whose messages
+        wait for the key sends them at once, and one that knew another key warns.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKey(self, request, context):
+        """GetKey returns a user's public identity key: NOT_FOUND until they have
+        published one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def History(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -203,6 +233,16 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.Ack,
                     request_deserializer=spartan_dot_v1_dot_chat__pb2.AckRequest.FromString,
                     response_serializer=spartan_dot_v1_dot_chat__pb2.AckResponse.SerializeToString,
+            ),
+            'PublishKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishKey,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.PublishKeyRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.PublishKeyResponse.SerializeToString,
+            ),
+            'GetKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKey,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.GetKeyRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.GetKeyResponse.SerializeToString,
             ),
             'History': grpc.unary_unary_rpc_method_handler(
                     servicer.History,
@@ -406,6 +446,60 @@ class ChatService:
             '/spartan.v1.ChatService/Ack',
             spartan_dot_v1_dot_chat__pb2.AckRequest.SerializeToString,
             spartan_dot_v1_dot_chat__pb2.AckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/PublishKey',
+            spartan_dot_v1_dot_chat__pb2.PublishKeyRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.PublishKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/GetKey',
+            spartan_dot_v1_dot_chat__pb2.GetKeyRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.GetKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

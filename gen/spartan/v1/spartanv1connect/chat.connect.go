@@ -47,6 +47,10 @@ const (
 	ChatServiceReceiveMsgProcedure = "/spartan.v1.ChatService/ReceiveMsg"
 	// ChatServiceAckProcedure is the fully-qualified name of the ChatService's Ack RPC.
 	ChatServiceAckProcedure = "/spartan.v1.ChatService/Ack"
+	// ChatServicePublishKeyProcedure is the fully-qualified name of the ChatService's PublishKey RPC.
+	ChatServicePublishKeyProcedure = "/spartan.v1.ChatService/PublishKey"
+	// ChatServiceGetKeyProcedure is the fully-qualified name of the ChatService's GetKey RPC.
+	ChatServiceGetKeyProcedure = "/spartan.v1.ChatService/GetKey"
 	// ChatServiceHistoryProcedure is the fully-qualified name of the ChatService's History RPC.
 	ChatServiceHistoryProcedure = "/spartan.v1.ChatService/History"
 )
@@ -85,6 +89,16 @@ type ChatServiceClient interface {
 	// paging backwards from the newest: the `page_size` messages before
 	// `before_seq`, oldest first. Sequence numbers here count the
 	// conversation's messages, not an inbox.
+	// PublishKey records the caller's public identity key for end-to-end
+	// encryption (docs/SECURITY.md): 32 bytes of X25519, the top bit clear.
+	// The server keeps one key per user; a different key replaces it, and every
+	// user who has a conversation with the caller (asked, asked by, or chatting)
+	// gets a MESSAGE_TYPE_KEY_PUBLISHED event, so that a client whose messages
+	// wait for the key sends them at once, and one that knew another key warns.
+	PublishKey(context.Context, *connect.Request[v1.PublishKeyRequest]) (*connect.Response[v1.PublishKeyResponse], error)
+	// GetKey returns a user's public identity key: NOT_FOUND until they have
+	// published one.
+	GetKey(context.Context, *connect.Request[v1.GetKeyRequest]) (*connect.Response[v1.GetKeyResponse], error)
 	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
 }
 
@@ -142,6 +156,19 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(chatServiceMethods.ByName("Ack")),
 			connect.WithClientOptions(opts...),
 		),
+		publishKey: connect.NewClient[v1.PublishKeyRequest, v1.PublishKeyResponse](
+			httpClient,
+			baseURL+ChatServicePublishKeyProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("PublishKey")),
+			connect.WithClientOptions(opts...),
+		),
+		getKey: connect.NewClient[v1.GetKeyRequest, v1.GetKeyResponse](
+			httpClient,
+			baseURL+ChatServiceGetKeyProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("GetKey")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		history: connect.NewClient[v1.HistoryRequest, v1.HistoryResponse](
 			httpClient,
 			baseURL+ChatServiceHistoryProcedure,
@@ -161,6 +188,8 @@ type chatServiceClient struct {
 	sendMsg     *connect.Client[v1.SendMsgRequest, v1.SendMsgResponse]
 	receiveMsg  *connect.Client[v1.Message, v1.Message]
 	ack         *connect.Client[v1.AckRequest, v1.AckResponse]
+	publishKey  *connect.Client[v1.PublishKeyRequest, v1.PublishKeyResponse]
+	getKey      *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
 	history     *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
 }
 
@@ -197,6 +226,16 @@ func (c *chatServiceClient) ReceiveMsg(ctx context.Context, req *connect.Request
 // Ack calls spartan.v1.ChatService.Ack.
 func (c *chatServiceClient) Ack(ctx context.Context, req *connect.Request[v1.AckRequest]) (*connect.Response[v1.AckResponse], error) {
 	return c.ack.CallUnary(ctx, req)
+}
+
+// PublishKey calls spartan.v1.ChatService.PublishKey.
+func (c *chatServiceClient) PublishKey(ctx context.Context, req *connect.Request[v1.PublishKeyRequest]) (*connect.Response[v1.PublishKeyResponse], error) {
+	return c.publishKey.CallUnary(ctx, req)
+}
+
+// GetKey calls spartan.v1.ChatService.GetKey.
+func (c *chatServiceClient) GetKey(ctx context.Context, req *connect.Request[v1.GetKeyRequest]) (*connect.Response[v1.GetKeyResponse], error) {
+	return c.getKey.CallUnary(ctx, req)
 }
 
 // History calls spartan.v1.ChatService.History.
@@ -238,6 +277,16 @@ type ChatServiceHandler interface {
 	// paging backwards from the newest: the `page_size` messages before
 	// `before_seq`, oldest first. Sequence numbers here count the
 	// conversation's messages, not an inbox.
+	// PublishKey records the caller's public identity key for end-to-end
+	// encryption (docs/SECURITY.md): 32 bytes of X25519, the top bit clear.
+	// The server keeps one key per user; a different key replaces it, and every
+	// user who has a conversation with the caller (asked, asked by, or chatting)
+	// gets a MESSAGE_TYPE_KEY_PUBLISHED event, so that a client whose messages
+	// wait for the key sends them at once, and one that knew another key warns.
+	PublishKey(context.Context, *connect.Request[v1.PublishKeyRequest]) (*connect.Response[v1.PublishKeyResponse], error)
+	// GetKey returns a user's public identity key: NOT_FOUND until they have
+	// published one.
+	GetKey(context.Context, *connect.Request[v1.GetKeyRequest]) (*connect.Response[v1.GetKeyResponse], error)
 	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
 }
 
@@ -291,6 +340,19 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(chatServiceMethods.ByName("Ack")),
 		connect.WithHandlerOptions(opts...),
 	)
+	chatServicePublishKeyHandler := connect.NewUnaryHandler(
+		ChatServicePublishKeyProcedure,
+		svc.PublishKey,
+		connect.WithSchema(chatServiceMethods.ByName("PublishKey")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceGetKeyHandler := connect.NewUnaryHandler(
+		ChatServiceGetKeyProcedure,
+		svc.GetKey,
+		connect.WithSchema(chatServiceMethods.ByName("GetKey")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	chatServiceHistoryHandler := connect.NewUnaryHandler(
 		ChatServiceHistoryProcedure,
 		svc.History,
@@ -314,6 +376,10 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 			chatServiceReceiveMsgHandler.ServeHTTP(w, r)
 		case ChatServiceAckProcedure:
 			chatServiceAckHandler.ServeHTTP(w, r)
+		case ChatServicePublishKeyProcedure:
+			chatServicePublishKeyHandler.ServeHTTP(w, r)
+		case ChatServiceGetKeyProcedure:
+			chatServiceGetKeyHandler.ServeHTTP(w, r)
 		case ChatServiceHistoryProcedure:
 			chatServiceHistoryHandler.ServeHTTP(w, r)
 		default:
@@ -351,6 +417,14 @@ func (UnimplementedChatServiceHandler) ReceiveMsg(context.Context, *connect.Requ
 
 func (UnimplementedChatServiceHandler) Ack(context.Context, *connect.Request[v1.AckRequest]) (*connect.Response[v1.AckResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.Ack is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) PublishKey(context.Context, *connect.Request[v1.PublishKeyRequest]) (*connect.Response[v1.PublishKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.PublishKey is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) GetKey(context.Context, *connect.Request[v1.GetKeyRequest]) (*connect.Response[v1.GetKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.GetKey is not implemented"))
 }
 
 func (UnimplementedChatServiceHandler) History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
