@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func TestPresence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"alice"}; !equal(sess.Online, want) {
+	if want := []string{"alice"}; !slices.Equal(sess.Online, want) {
 		t.Fatalf("Login(bob).Online = %q, want %q", sess.Online, want)
 	}
 	stopAlice2()
@@ -97,16 +98,4 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("unexpected event %+v", ev)
 	default:
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

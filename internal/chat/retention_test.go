@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,21 +27,21 @@ func TestRetention(t *testing.T) {
 		}
 	}
 	send(6) // bob's inbox: 1..7, none acknowledged: all kept (7 <= MaxUnread)
-	if got := seqsOf(stored(t, store, chat.DirectLog("alice", "bob"))); !equalSeqs(got, seqRange(2, 6)) {
+	if got := seqsOf(stored(t, store, chat.DirectLog("alice", "bob"))); !slices.Equal(got, seqRange(2, 6)) {
 		t.Fatalf("conversation kept %v, want the newest 5", got)
 	}
-	if got := seqsOf(stored(t, store, chat.InboxLog("bob"))); !equalSeqs(got, seqRange(1, 7)) {
+	if got := seqsOf(stored(t, store, chat.InboxLog("bob"))); !slices.Equal(got, seqRange(1, 7)) {
 		t.Fatalf("bob's unread inbox kept %v, want all of 1..7", got)
 	}
 	if err := svc.Ack(ctx, "bob", 7, ""); err != nil {
 		t.Fatal(err)
 	}
 	send(1) // 8; acknowledged ones may go now: the newest 5 stay
-	if got := seqsOf(stored(t, store, chat.InboxLog("bob"))); !equalSeqs(got, seqRange(4, 8)) {
+	if got := seqsOf(stored(t, store, chat.InboxLog("bob"))); !slices.Equal(got, seqRange(4, 8)) {
 		t.Fatalf("bob's inbox after his ack kept %v, want 4..8", got)
 	}
 	send(12) // 9..20 unread: only the newest MaxUnread (8) stay
-	if got := seqsOf(stored(t, store, chat.InboxLog("bob"))); !equalSeqs(got, seqRange(13, 20)) {
+	if got := seqsOf(stored(t, store, chat.InboxLog("bob"))); !slices.Equal(got, seqRange(13, 20)) {
 		t.Fatalf("bob's inbox past MaxUnread kept %v, want 13..20", got)
 	}
 	got, err := receive(t, svc, "bob", 0, 9)
@@ -50,7 +51,7 @@ func TestRetention(t *testing.T) {
 	if got[0].Kind != chat.KindSystem || got[0].Note != "5 messages or notices sent to you were dropped unread: the server keeps a bounded number of messages (retention)." {
 		t.Fatalf("first event %+v, want the notice of the 5 unread messages (8..12) that went", got[0])
 	}
-	if !equalSeqs(seqsOf(got[1:]), seqRange(13, 20)) {
+	if !slices.Equal(seqsOf(got[1:]), seqRange(13, 20)) {
 		t.Fatalf("then %v, want 13..20", seqsOf(got[1:]))
 	}
 }
@@ -85,16 +86,4 @@ func TestRetentionByAge(t *testing.T) {
 	if n := len(stored(t, store, chat.InboxLog("bob"))); n != 3 {
 		t.Fatalf("bob's unread inbox holds %d, want all 3 (request, old, new)", n)
 	}
-}
-
-func equalSeqs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
