@@ -84,21 +84,21 @@ func putConversation(tx Tx, a, b string, c Conversation) error {
 	return nil
 }
 
-// newConversation returns a record in state, whose waiting messages (none
-// yet) start after the pair's pending log as it stands.
-// Whatever the pending log holds then is answered or dropped: it is trimmed.
-func newConversation(tx Tx, a, b string, state State, requester string) (Conversation, error) {
+// startConversation writes the pair's record anew, in state, with no
+// waiting messages: they start after the pair's pending log as it stands,
+// and whatever that log holds (now answered or dropped) is trimmed.
+func startConversation(tx Tx, a, b string, state State, requester string) error {
 	log := PendingLog(a, b)
 	head, err := tx.Head(log)
 	if err != nil {
-		return Conversation{}, fmt.Errorf("read the pending log of %s/%s: %w", a, b, err)
+		return fmt.Errorf("read the pending log of %s/%s: %w", a, b, err)
 	}
 	if head > 0 {
 		if err := tx.Trim(log, head+1); err != nil {
-			return Conversation{}, fmt.Errorf("trim the pending log of %s/%s: %w", a, b, err)
+			return fmt.Errorf("trim the pending log of %s/%s: %w", a, b, err)
 		}
 	}
-	return Conversation{State: state, Requester: requester, PendingAfter: head}, nil
+	return putConversation(tx, a, b, Conversation{State: state, Requester: requester, PendingAfter: head})
 }
 
 // pendingCount is how many messages wait for the answer to c's request.

@@ -87,3 +87,21 @@ func TestRetentionByAge(t *testing.T) {
 		t.Fatalf("bob's unread inbox holds %d, want all 3 (request, old, new)", n)
 	}
 }
+
+// TestReceiveReadsOnPastTheByteBound: a stored backlog bigger than one
+// read's byte bound reaches the stream whole, with no wake-up in between.
+func TestReceiveReadsOnPastTheByteBound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := newService(t, chat.Options{MaxPayload: 1000, ReadBatchBytes: 2500})
+	accepted(t, svc, "alice", "bob") // bob's inbox: the request (1)
+	for i := range 9 {
+		if _, _, err := svc.Send(ctx, "alice", "bob", make([]byte, 900+i), 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := receive(t, svc, "bob", 0, 10) // two messages a read at most
+	if err != nil || !slices.Equal(seqsOf(got), seqRange(1, 10)) {
+		t.Fatalf("received %v, %v; want 1..10", seqsOf(got), err)
+	}
+}

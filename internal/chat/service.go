@@ -165,11 +165,7 @@ func (s *Service) RequestChat(ctx context.Context, user, peer string) (State, er
 			return nil
 		}
 		state = StateRequested
-		c, err = newConversation(w.tx, user, peer, StateRequested, user)
-		if err != nil {
-			return err
-		}
-		if err := putConversation(w.tx, user, peer, c); err != nil {
+		if err := startConversation(w.tx, user, peer, StateRequested, user); err != nil {
 			return err
 		}
 		return w.deliver(s.event(KindChatRequest, user, peer, "", nil, 0))
@@ -212,11 +208,7 @@ func (s *Service) AnswerChat(ctx context.Context, user, peer string, accept bool
 		if moved, err = pendingCount(w.tx, user, peer, c); err != nil {
 			return err
 		}
-		declined, err := newConversation(w.tx, user, peer, StateDeclined, peer)
-		if err != nil {
-			return err
-		}
-		if err := putConversation(w.tx, user, peer, declined); err != nil {
+		if err := startConversation(w.tx, user, peer, StateDeclined, peer); err != nil {
 			return err
 		}
 		note := fmt.Sprintf("%s declined your chat request.", user)
@@ -377,11 +369,14 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 			return fmt.Errorf("receive for %s: %w", user, err)
 		}
 	}
+	// notice yields a live-only system notice; one that messages were lost
+	// carries the new epoch, so that a client that reconnects before any
+	// message of it arrives resumes in it and is not told twice.
+	notice := func(note, epoch string) error {
+		return yield([]Event{{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: note, Epoch: epoch}})
+	}
 	if lost {
-		// The notice carries the new epoch: a client that reconnects before
-		// any message of it arrives resumes in it, and is not told twice.
-		notice := Event{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: lostNote, Epoch: current}
-		if err := yield([]Event{notice}); err != nil {
+		if err := notice(lostNote, current); err != nil {
 			return err
 		}
 	}
@@ -393,9 +388,9 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 	}
 	for {
 		var (
-			batch    []Event
-			cursor   uint64
-			replaced bool
+			batch        []Event
+			cursor, head uint64
+			replaced     bool
 		)
 		err := s.store.View(ctx, func(tx Tx) error {
 			now, err := readEpoch(tx)
@@ -412,6 +407,9 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 				}
 			}
 			current = now
+			if head, err = tx.Head(inbox); err != nil {
+				return err
+			}
 			if batch, err = tx.Read(inbox, after, s.opts.ReadBatch, s.opts.ReadBatchBytes); err != nil || len(batch) == 0 || batch[0].Seq == after+1 {
 				return err
 			}
@@ -425,8 +423,7 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 			return fmt.Errorf("read %s after %d: %w", inbox, after, err)
 		}
 		if replaced {
-			notice := Event{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: lostNote, Epoch: current}
-			if err := yield([]Event{notice}); err != nil {
+			if err := notice(lostNote, current); err != nil {
 				return err
 			}
 		}
@@ -434,8 +431,7 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 			// A gap before the batch is what retention trimmed; those the
 			// user had not acknowledged, the user must hear of.
 			if from := max(after, cursor) + 1; batch[0].Seq > from {
-				notice := Event{Kind: KindSystem, Receiver: user, SentAt: s.opts.Now().UTC(), Note: droppedNote(batch[0].Seq - from)}
-				if err := yield([]Event{notice}); err != nil {
+				if err := notice(droppedNote(batch[0].Seq-from), ""); err != nil {
 					return err
 				}
 			}
@@ -443,7 +439,9 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 				return err
 			}
 			after = batch[len(batch)-1].Seq
-			continue // a full batch, or one cut short by bytes: there may be more
+			if after < head {
+				continue // cut short by count or bytes: read on at once
+			}
 		}
 		for wait := true; wait; {
 			select {
@@ -696,11 +694,7 @@ func (w *writer) accept(user, requester string, c Conversation) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	accepted, err := newConversation(w.tx, user, requester, StateAccepted, "")
-	if err != nil {
-		return 0, err
-	}
-	if err := putConversation(w.tx, user, requester, accepted); err != nil {
+	if err := startConversation(w.tx, user, requester, StateAccepted, ""); err != nil {
 		return 0, err
 	}
 	for _, ev := range waiting {
