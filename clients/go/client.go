@@ -142,16 +142,21 @@ func (c *Client) AnswerChat(ctx context.Context, peer string, accept bool) (*spa
 // the server stores the message once however often it arrives.
 func NewMessageID() string { return uuid.NewString() }
 
-// SendText sends a text message to receiver. id is the message's
-// NewMessageID, the same on every retry of it ("" for none).
+// SendText sends a text message to receiver, unencrypted: the server can
+// read it (Crypto.SendText seals it). id is the message's NewMessageID, the
+// same on every retry of it ("" for none).
 func (c *Client) SendText(ctx context.Context, receiver, text, id string) (*spartanv1.SendMsgResponse, error) {
-	req := &spartanv1.SendMsgRequest{
-		User:        c.user,
+	return c.Send(ctx, &spartanv1.SendMsgRequest{
 		Receiver:    receiver,
 		Payload:     []byte(text),
 		Encryption:  spartanv1.Encryption_ENCRYPTION_PLAINTEXT,
 		ClientMsgId: id,
-	}
+	})
+}
+
+// Send sends req as the client's user (it sets req.User).
+func (c *Client) Send(ctx context.Context, req *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
+	req.User = c.user
 	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.SendMsgResponse, error) {
 		res, err := rpc.SendMsg(ctx, connect.NewRequest(req))
 		if err != nil {

@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Spartan Messenger's terminal client.
 
-    python3 client.py alice [--server HOST:PORT[,HOST:PORT...]] [--give-up SECONDS]
+    python3 client.py alice [--server HOST:PORT[,HOST:PORT...]] [--give-up SECONDS] [--key-dir DIR]
 
 It logs in, lists the other users, lets the user pick someone to chat with (or
 answer someone's chat request) and then sends every typed line to that
 partner, printing what arrives as ``[sender] text``. Commands start with a
-slash: /chat NAME, /decline NAME, /users, /history [N], /help, /quit (or
-Ctrl-D). A line that cannot be sent because the server is unreachable waits in
-an outbox and is sent, in order, once the server is back; so does a line the
-server's rate limit refuses, sent again after the wait the server asks for.
-Given several servers of one cluster (``--server host1:3000,host2:3000``), it
-uses the first that answers and moves to the next, in turn, when the one it
-uses cannot be reached, resuming where it was.
+slash: /chat NAME, /decline NAME, /users, /history [N], /whois [NAME], /help,
+/quit (or Ctrl-D). A line that cannot be sent because the server is
+unreachable waits in an outbox and is sent, in order, once the server is back;
+so does a line the server's rate limit refuses, sent again after the wait the
+server asks for. Given several servers of one cluster (``--server
+host1:3000,host2:3000``), it uses the first that answers and moves to the
+next, in turn, when the one it uses cannot be reached, resuming where it was.
+
+Every message is end-to-end encrypted (docs/SECURITY.md): the user's keys, the
+contacts' keys and the messages that wait for a receiver's key live in a key
+directory (:mod:`spartan_keystore`; ``--key-dir``, or one per server and user
+in the config directory), shared with the Go CLI. A message to a user who has
+no key yet waits on disk (outbox.json) until that user publishes one.
 
 The protocol lives in :mod:`spartan_client`; this module is only the terminal
 user interface: :class:`Console` (prompts and asynchronous lines that do not
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import datetime
 import os
 import re
 import select
@@ -35,14 +42,14 @@ from typing import Callable, Deque, List, NamedTuple, Optional, TextIO
 
 
 def _missing_dependencies(err: ImportError) -> None:
-    """Says in one sentence how to get grpcio, grpcio-status and protobuf, and exits with status 2."""
+    """Says in one sentence how to get grpcio, grpcio-status, protobuf and pycryptodome, and exits with status 2."""
     here = os.path.dirname(os.path.abspath(__file__))
     python = os.path.relpath(os.path.join(here, "..", "..", ".venv", "bin", "python"))
     script = os.path.relpath(os.path.abspath(__file__))
     args = shlex.join(sys.argv[1:]) if len(sys.argv) > 1 else "USER"
     requirements = os.path.relpath(os.path.join(here, "requirements.txt"))
     sys.stderr.write(
-        f"client.py needs grpcio, grpcio-status and protobuf ({err.name or err} is missing): "
+        f"client.py needs grpcio, grpcio-status, protobuf and pycryptodome ({err.name or err} is missing): "
         f"run 'make venv' in the repository root, then use {python} {script} {args} "
         f"(or pip install -r {requirements}).\n"
     )
@@ -52,17 +59,23 @@ def _missing_dependencies(err: ImportError) -> None:
 try:
     import grpc
 
+    import spartan_e2e as e2e
     from spartan_client import (
         DEFAULT_SERVER,
+        E2E,
         InboxFollower,
+        KeyChange,
+        NoKeyError,
         SpartanClient,
         SpartanError,
         new_message_id,
+        open_plaintext,
         pb,
         split_targets,
     )
+    from spartan_keystore import KeyStore, KeyStoreError, Waiting, default_key_dir
 except ImportError as _err:  # the system python, say, without the virtualenv
-    if __name__ != "__main__" or (_err.name or "").partition(".")[0] not in ("grpc", "grpc_status", "google"):
+    if __name__ != "__main__" or (_err.name or "").partition(".")[0] not in ("grpc", "grpc_status", "google", "Crypto"):
         raise
     _missing_dependencies(_err)
 
@@ -73,7 +86,8 @@ HELP = (
     "/decline USER declines USER's request,\n"
     f"{TAG} /history [N] shows the last N messages (default {HISTORY_DEFAULT}), "
     "/users lists the users and who is online,\n"
-    f"{TAG} /help shows this, /quit (or Ctrl-D) leaves. Up and Down recall earlier lines."
+    f"{TAG} /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.\n"
+    f"{TAG} Up and Down recall earlier lines."
 )
 
 #: Send errors after which the same line waits in the outbox: the server is
@@ -98,8 +112,9 @@ OUTBOX_RETRY_MIN, OUTBOX_RETRY_MAX = 1.0, 5.0
 #: How much of a line not used is quoted.
 QUOTE_CHARS = 20
 
-#: Exit statuses, as the Go CLI's.
+#: Exit statuses, as the Go CLI's: the key directory cannot be used is 1 too.
 EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
+EXIT_KEYS = EXIT_SERVER
 
 
 class Queued(NamedTuple):
@@ -107,13 +122,17 @@ class Queued(NamedTuple):
 
     The id is made once, when the line is typed, and every attempt to send
     the line (the first, each retry of the outbox, the send again after
-    asking a partner the server had forgotten) carries it: the server stores
-    the line once even when an answer was lost and the line is sent again.
+    asking a partner the server had forgotten, the send once the receiver
+    has a key) carries it: the server stores the line once even when an
+    answer was lost and the line is sent again. ``held`` says the line is
+    in the key directory's outbox.json too (it waited for its receiver's
+    key), to be removed from there once the server has taken it.
     """
 
     receiver: str
     text: str
     msg_id: str
+    held: bool = False
 
 
 class Console:
@@ -380,9 +399,23 @@ class ChatApp:
     worker thread, the outbox's timer, runs only while the outbox holds
     lines; each wait is one ``Event.wait`` of the pause, woken early by a
     reconnection or by leaving, never a poll.
+
+    Every line is sealed for its receiver (:attr:`e2e`, set up by
+    :meth:`start` with the key directory ``key_dir``, default the one of the
+    first server and the user). A line for a user who has no key yet waits in
+    the key directory's outbox.json instead, and so does every later line for
+    them (:attr:`key_wait`), until their key arrives (a
+    ``MESSAGE_TYPE_KEY_PUBLISHED`` event, or the next start).
     """
 
-    def __init__(self, client: SpartanClient, console: Console, server: str, give_up: float):
+    def __init__(
+        self,
+        client: SpartanClient,
+        console: Console,
+        server: str,
+        give_up: float,
+        key_dir: Optional[str] = None,
+    ):
         self.client = client
         self.console = console
         #: The --server argument: one HOST:PORT, or several, comma-separated.
@@ -423,6 +456,15 @@ class ChatApp:
         #: Set once the main thread has stopped reading input and is leaving.
         self.leaving = threading.Event()
         self.follower: Optional[InboxFollower] = None
+        #: --key-dir, or None for the default one (see start()).
+        self.key_dir = key_dir
+        #: The key directory and the encryption, once start() has opened them.
+        self.keys: Optional[KeyStore] = None
+        self.e2e: Optional[E2E] = None
+        #: The longest text that fits a message once sealed (from Login); None: not known.
+        self.max_text: Optional[int] = None
+        #: Users whose messages wait in outbox.json for their key; each told once per wait.
+        self.key_wait: set = set()
 
     # -- output helpers --------------------------------------------------------
 
@@ -451,13 +493,19 @@ class ChatApp:
     # -- start and stop ----------------------------------------------------------
 
     def start(self) -> None:
-        """Logs in, prints the greeting and starts following the inbox. Raises SpartanError.
+        """Logs in, opens the key directory, prints the greeting, publishes the
+        user's key, sends what waited for a key that is there now and starts
+        following the inbox. Raises SpartanError (logging in) and
+        KeyStoreError (the key directory cannot be used).
 
         Given several servers, it logs in on the first that answers: one that
         cannot be reached (UNAVAILABLE) moves the client to the next, each
         tried once.
         """
         login = self.login_anywhere()
+        self.open_keys(login.user or self.me)
+        if login.max_message_bytes:
+            self.max_text = max(login.max_message_bytes - e2e.OVERHEAD, 0)
         self.others = list(login.others)
         self.requests = list(login.chat_requests)
         self.online = set(login.online)
@@ -465,6 +513,9 @@ class ChatApp:
         port = self.connected_to.rpartition(":")[2]
         self.say(f"Connected to Spartan Server at port {port}.")
         self.say("User list: " + ",".join(self.others))
+        with self.console.lock:
+            self.publish_key()
+            self.resume_held()
         # Set before it starts: on_reconnected reads the follower's server.
         self.follower = InboxFollower(
             self.client,
@@ -475,6 +526,13 @@ class ChatApp:
             give_up=self.give_up,
         )
         self.follower.start()
+
+    def open_keys(self, user: str) -> None:
+        """Opens the key directory (--key-dir, or the default one of the first
+        server and ``user``) and sets up the encryption. Raises KeyStoreError."""
+        directory = self.key_dir or default_key_dir(split_targets(self.server)[0], user)
+        self.keys = KeyStore.open(directory, user)
+        self.e2e = E2E(self.client, self.keys, self.key_changed)
 
     def login_anywhere(self) -> pb.LoginResponse:
         """Login on the current server, or on the next ones in turn while they cannot be reached."""
@@ -554,6 +612,8 @@ class ChatApp:
                 self.decline(arg)
             elif name == "/history":
                 self.show_history(arg)
+            elif name == "/whois":
+                self.whois(arg)
             else:
                 self.say(f"Unknown command {name}. Type /help for the commands.")
         return True
@@ -647,7 +707,9 @@ class ChatApp:
         self.partners.add(peer)
         self.partner = peer
         self.say(f"You are now ready to chat with {peer}.")
-        if not online:
+        if self.key_missing(peer):
+            self.say(no_key(peer))  # a user without a key has never connected with an encrypting client
+        elif not online:
             self.say(f"{peer} is offline; your messages will wait for them.")
         # A request shown earlier may have been answered since (on another client).
         self.refresh_requests()
@@ -671,20 +733,39 @@ class ChatApp:
 
     # -- sending and the outbox ------------------------------------------------------
 
-    SENT, DROPPED, RETRY = "sent", "dropped", "retry"
+    SENT, DROPPED, RETRY, NO_KEY = "sent", "dropped", "retry", "no key"
 
     def send(self, text: str) -> None:
         """Sends a typed line to the partner, or queues it behind lines that wait.
 
-        The line gets its client message id here, once: see :class:`Queued`.
+        A line too long to fit a message once sealed is refused here, and
+        nothing is sent. The line gets its client message id here, once: see
+        :class:`Queued`.
         """
-        line = Queued(self.partner, text, new_message_id())
+        size = len(text.encode("utf-8", errors="surrogatepass"))
+        if self.max_text is not None and size > self.max_text:
+            self.say(f"Not sent: the message is {size} bytes; the limit is {self.max_text}.")
+            return
+        self.enqueue(Queued(self.partner, text, new_message_id()))
+
+    def enqueue(self, line: Queued) -> str:
+        """Sends ``line``, or queues it behind what waits: for its receiver's key
+        (on disk), or for the server (the outbox, in memory). Returns what
+        became of it: SENT, DROPPED (said why), RETRY (in the outbox) or
+        NO_KEY (in outbox.json)."""
+        if line.receiver in self.key_wait:
+            self.hold_for_key(line)
+            return self.NO_KEY
         if self.outbox:
             self.outbox.append(line)  # in order, behind the others
-            return
-        if self.deliver(line) == self.RETRY:
+            return self.RETRY
+        result = self.deliver(line)
+        if result == self.RETRY:
             self.outbox.append(line)
             self._start_outbox_worker()
+        elif result == self.NO_KEY:
+            self.hold_for_key(line)
+        return result
 
     def hold(self, err: SpartanError) -> bool:
         """Whether a line that failed with ``err`` waits in the outbox; if so, when to try again.
@@ -716,16 +797,24 @@ class ChatApp:
         return False
 
     def deliver(self, line: Queued) -> str:
-        """Sends one line; returns SENT, DROPPED (refused, and said why) or RETRY (see hold()).
+        """Seals and sends one line; returns SENT, DROPPED (refused, and said
+        why), RETRY (see hold()) or NO_KEY (its receiver has no key yet).
 
         If the server no longer knows the conversation (it lost its data:
         FAILED_PRECONDITION to a partner), it asks the partner again once and
-        sends the line once more. Every attempt carries the line's id.
+        sends the line once more. Every attempt carries the line's id. A held
+        line that was sent, or refused for good, leaves outbox.json.
         """
+        result = self._deliver(line)
+        if result in (self.SENT, self.DROPPED):
+            self.sent(line)
+        return result
+
+    def _deliver(self, line: Queued) -> str:
+        """The attempts of deliver(); what follows for outbox.json is deliver()'s."""
         receiver = line.receiver
         try:
-            self.client.send(receiver, line.text, client_msg_id=line.msg_id)
-            return self.SENT
+            return self.transmit(line)
         except SpartanError as err:
             failure = err
         if self.hold(failure):
@@ -740,14 +829,196 @@ class ChatApp:
                 (self.online.add if resp.peer_online else self.online.discard)(receiver)
                 self.say(f"The server had lost your chat with {receiver}; asked {receiver} again.")
                 try:
-                    self.client.send(receiver, line.text, client_msg_id=line.msg_id)
-                    return self.SENT
+                    return self.transmit(line)
                 except SpartanError as err:
                     if self.hold(err):
                         return self.RETRY
                     failure = err
         self.say(f"Not sent: {describe(failure)}.")
         return self.DROPPED
+
+    def transmit(self, line: Queued) -> str:
+        """One attempt: seals ``line`` and sends it. Returns SENT, NO_KEY, or
+        DROPPED (the receiver's key cannot be used or recorded: said why);
+        raises SpartanError when the server refused or could not be reached."""
+        try:
+            self.e2e.send_text(line.receiver, line.text, client_msg_id=line.msg_id)
+        except NoKeyError:
+            return self.NO_KEY
+        except (KeyStoreError, ValueError) as err:
+            self.say(f"Not sent: {err}.")
+            return self.DROPPED
+        return self.SENT
+
+    # -- messages that wait for a key (outbox.json) ---------------------------------------
+
+    def hold_for_key(self, line: Queued) -> None:
+        """Keeps ``line`` in outbox.json until its receiver has a key; says so
+        once per wait. console.lock is held."""
+        to = line.receiver
+        if not line.held:
+            try:
+                self.keys.hold(Waiting(to, line.msg_id, line.text))
+            except KeyStoreError as err:
+                self.say(f"Not sent: {to} has not set up encryption yet, and the message could not be kept: {err}.")
+                return
+        if to not in self.key_wait:
+            self.key_wait.add(to)
+            self.say(no_key(to))
+
+    def key_missing(self, user: str) -> bool:
+        """Whether ``user`` has no key, so that messages to them wait in
+        outbox.json; it learns their key when there is one. console.lock is held."""
+        if user in self.key_wait:
+            return True
+        if self.e2e is None or self.keys.contact(user) is not None:
+            return False
+        try:
+            self.e2e.refresh(user)
+        except NoKeyError:
+            self.key_wait.add(user)
+            return True
+        except (SpartanError, KeyStoreError, ValueError):
+            pass  # the first send will tell
+        return False
+
+    def drop_held(self, user: str) -> None:
+        """``user`` declined the chat: what waited for their key will not be sent."""
+        self.key_wait.discard(user)
+        if self.keys is None:
+            return
+        held = self.keys.waiting(user)
+        for w in held:
+            self.sent(Queued(w.to, w.text, w.client_msg_id, held=True))
+        if held:
+            verb = "was" if len(held) == 1 else "were"
+            what = plural(len(held), "message that waited", "messages that waited")
+            self.say(f"{what} for {user}'s key {verb} not sent.")
+
+    def sent(self, line: Queued) -> None:
+        """A line the server took, or refused for good, no longer waits in outbox.json."""
+        if not line.held:
+            return
+        try:
+            self.keys.release(line.msg_id)
+        except KeyStoreError as err:
+            self.say(f"A sent message stays in {self.keys.dir}: {err}.")
+
+    def resume_held(self) -> None:
+        """At start: sends what an earlier run kept in outbox.json for a user who
+        has a key now, and says how many wait for each of the others."""
+        users: List[str] = []
+        for w in self.keys.waiting():
+            if w.to not in users:
+                users.append(w.to)
+        for user in users:
+            self.key_wait.add(user)
+            if self.fetch_key(user, quiet=True):
+                self.release_held(user)
+                continue
+            n = len(self.keys.waiting(user))
+            verb = "waits" if n == 1 else "wait"
+            self.say(f"{plural(n, 'message', 'messages')} to {user} {verb} until {user} sets up encryption.")
+
+    def release_held(self, user: str) -> None:
+        """Sends, in order, what waits in outbox.json for ``user``'s key, and says
+        how many went (or wait for the server now: they go in order with the
+        outbox); one the server refuses is said so instead. console.lock is held."""
+        if user not in self.key_wait:
+            return
+        self.key_wait.discard(user)
+        went = 0
+        for w in self.keys.waiting(user):
+            if self.enqueue(Queued(w.to, w.text, w.client_msg_id, held=True)) != self.DROPPED:
+                went += 1
+        if went:
+            self.say(f"{user} has set up encryption; sent {plural(went, 'waiting message', 'waiting messages')}.")
+
+    def fetch_key(self, user: str, quiet: bool = False) -> bool:
+        """Asks the server for ``user``'s key and records it (warning if it
+        changed); returns whether ``user`` has one. A failure other than "no
+        key" is said, unless ``quiet``."""
+        try:
+            self.e2e.refresh(user)
+            return True
+        except NoKeyError:
+            return False
+        except (SpartanError, KeyStoreError, ValueError) as err:
+            if not quiet:
+                self.say(f"Could not get {user}'s key: {describe(err)}.")
+            return False
+
+    def key_published(self, user: str) -> None:
+        """A MESSAGE_TYPE_KEY_PUBLISHED event: ``user`` has a new key. It is
+        checked against the one trusted (a warning if it changed), and what
+        waited for it is sent."""
+        try:
+            self.e2e.refresh(user)
+        except NoKeyError:
+            return  # replaced since by a server that lost it: the next event brings it
+        except (SpartanError, KeyStoreError, ValueError) as err:
+            self.say(f"Could not get {user}'s new key: {describe(err)}.")
+            return
+        self.release_held(user)
+
+    def publish_key(self) -> None:
+        """Publishes the user's key: at start, and after every reconnection (a
+        server that lost its data lost the key too; the same key again costs
+        nothing)."""
+        try:
+            self.e2e.publish()
+        except SpartanError as err:
+            self.say(f"Could not publish your encryption key: {describe(err)}; others cannot write to you until it is.")
+
+    def key_changed(self, change: KeyChange) -> None:
+        """Warns that a contact's key changed (E2E's on_key_change)."""
+        user = change.user
+        with self.console.lock:
+            self.say(
+                f"WARNING: {user}'s encryption key has changed (was {key_fingerprint(change.old)}, "
+                f"now {key_fingerprint(change.new)}). {user} may have set up Spartan again, or someone may be "
+                f"trying to read your messages: compare fingerprints with {user} (/whois {user}) "
+                "before you share anything secret."
+            )
+
+    def whois(self, user: str) -> None:
+        """/whois [USER]: a user's key fingerprint, as the server has it now, or one's own."""
+        if not user or user == self.me:
+            self.say(f"Your key fingerprint: {self.e2e.fingerprint()}.")
+            return
+        if not self.check_known(user):
+            return
+        try:
+            key = self.e2e.refresh(user)
+        except NoKeyError:
+            self.say(f"{user} has not set up encryption yet.")
+            return
+        except (SpartanError, KeyStoreError, ValueError) as err:
+            self.say(f"Could not get {user}'s key: {describe(err)}.")
+            return
+        contact = self.keys.contact(user)
+        seen = local_date(contact.first_seen) if contact is not None else "now"
+        self.say(f"{user}'s key fingerprint: {key_fingerprint(key)} (first seen {seen}).")
+        self.release_held(user)  # if messages waited for it, unseen (see on_reconnected)
+
+    def render(self, msg: pb.Message) -> str:
+        """The line that shows a text message: ``[bob] text`` once opened,
+        ``[bob] (not encrypted) text`` for plaintext, or a ``[Spartan] WARNING``
+        in its place when it cannot be opened."""
+        sender = msg.sender
+        try:
+            opened = self.e2e.open(msg) if self.e2e is not None else open_plaintext(msg)
+        except e2e.UnknownScheme:
+            return (
+                f"{TAG} WARNING: a message from {sender} uses an encryption scheme this client "
+                "does not know; update Spartan to read it."
+            )
+        except (e2e.NotAuthentic, NoKeyError):
+            return f"{TAG} WARNING: a message from {sender} could not be decrypted: it was altered, or sealed with another key."
+        except (SpartanError, KeyStoreError, ValueError) as err:
+            return f"{TAG} WARNING: a message from {sender} could not be decrypted: {describe(err)}."
+        text = display_text(opened.payload)
+        return f"[{sender}] (not encrypted) {text}" if opened.plain else f"[{sender}] {text}"
 
     def lost_chat(self, receiver: str, err: SpartanError) -> bool:
         """Whether a FAILED_PRECONDITION sending to ``receiver`` means the server lost the chat.
@@ -797,11 +1068,14 @@ class ChatApp:
         next line that has to wait gives its note again.
         """
         while self.outbox and not self._closing:
-            result = self.deliver(self.outbox[0])
+            line = self.outbox[0]
+            result = self.NO_KEY if line.receiver in self.key_wait else self.deliver(line)
             if result == self.RETRY:
                 return
             self.outbox.popleft()
-            if result == self.SENT:
+            if result == self.NO_KEY:
+                self.hold_for_key(line)
+            elif result == self.SENT:
                 self._flushed += 1
         if self.outbox:
             return  # leaving
@@ -855,7 +1129,7 @@ class ChatApp:
         else:
             self.say(f"The last {len(messages)} messages with {self.partner}:")
         for msg in messages:
-            self.console.line(f"[{msg.sender}] {display(msg)}")
+            self.console.line(self.render(msg))
 
     # -- what arrives -------------------------------------------------------------
 
@@ -864,7 +1138,9 @@ class ChatApp:
         with self.console.lock:
             kind = msg.type
             if kind == pb.MESSAGE_TYPE_TEXT:
-                self.console.line(f"[{msg.sender}] {display(msg)}")
+                self.console.line(self.render(msg))
+            elif kind == pb.MESSAGE_TYPE_KEY_PUBLISHED:
+                self.key_published(msg.sender)
             elif kind == pb.MESSAGE_TYPE_PRESENCE:
                 self.note_presence(msg.sender, msg.online)
             elif kind == pb.MESSAGE_TYPE_CHAT_REQUEST:
@@ -896,6 +1172,7 @@ class ChatApp:
             elif kind == pb.MESSAGE_TYPE_CHAT_DECLINED:
                 self.partners.discard(msg.sender)
                 self.say(msg.note or f"{msg.sender} declined your chat request.")
+                self.drop_held(msg.sender)
                 if self.partner == msg.sender:
                     self.partner = None
                     self.console.set_prompt(self.prompt())
@@ -942,11 +1219,15 @@ class ChatApp:
         self.say("Lost connection to Spartan Server; reconnecting...")
 
     def on_reconnected(self) -> None:
-        """The follower reached the server again (or another of --server): send the outbox.
+        """The follower reached the server again (or another of --server):
+        publish the user's key again, send what waits.
 
         When that server is another than the one before, it says "Moved to
         ..." instead of "Reconnected.". Who came or went meanwhile arrives as
-        the new stream's first events.
+        the new stream's first events. A user whose messages wait for a key
+        may have published one meanwhile, unseen (a server that lost its data
+        lost the conversation that would have told us): their key is asked
+        for again.
         """
         with self.console.lock:
             server = getattr(self.follower, "server", None) or self.connected_to
@@ -955,6 +1236,11 @@ class ChatApp:
                 self.say(f"Moved to Spartan Server at {server}.")
             else:
                 self.say("Reconnected.")
+            if self.e2e is not None:
+                self.publish_key()
+                for user in sorted(self.key_wait):
+                    if self.fetch_key(user, quiet=True):
+                        self.release_held(user)
             if self.outbox:
                 self._outbox_wake.set()
 
@@ -1016,14 +1302,34 @@ def printable(text: str) -> str:
     return text.translate(_CONTROLS)
 
 
-def display(msg: pb.Message) -> str:
-    """A text message's payload for display (see printable())."""
-    if msg.encryption not in (pb.ENCRYPTION_PLAINTEXT, pb.ENCRYPTION_UNSPECIFIED):
-        return f"({len(msg.payload)} bytes this client cannot decrypt)"
+def no_key(user: str) -> str:
+    """The sentence that says messages to ``user`` wait for their key."""
+    return f"{user} has not set up encryption yet; your messages will be sent when {user} connects."
+
+
+def display_text(payload: bytes) -> str:
+    """A message's plaintext for display (see printable()); bytes that are not
+    UTF-8 are said to be so."""
     try:
-        return printable(bytes(msg.payload).decode("utf-8"))
+        return printable(bytes(payload).decode("utf-8"))
     except UnicodeDecodeError:
-        return f"({len(msg.payload)} bytes that are not text)"
+        return f"({len(payload)} bytes that are not text)"
+
+
+def key_fingerprint(public: bytes) -> str:
+    """A public key's fingerprint (spartan_e2e's), or "(not a key)"."""
+    try:
+        return e2e.fingerprint(public)
+    except ValueError:
+        return "(not a key)"
+
+
+def local_date(when: datetime.datetime) -> str:
+    """A UTC datetime's date in the local time zone (YYYY-MM-DD), as /whois shows it."""
+    try:
+        return when.astimezone().date().isoformat()
+    except (OverflowError, ValueError, OSError):
+        return when.date().isoformat()
 
 
 def interrupt_main(main: threading.Thread, done: threading.Event) -> None:
@@ -1067,6 +1373,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         "name servers of one cluster: the first that answers is used, the next ones in turn when it is lost",
     )
     parser.add_argument(
+        "--key-dir",
+        metavar="DIR",
+        help="the directory of your encryption keys (default: one per server and user in your config "
+        "directory, e.g. ~/.config/spartan/localhost_3000/alice)",
+    )
+    parser.add_argument(
         "--give-up",
         type=float,
         default=30.0,
@@ -1107,12 +1419,15 @@ def main(argv: Optional[List[str]] = None, console_factory: Callable[[], Console
     server = normalise_server(args.server)
     client = SpartanClient(server, args.user)
     console = console_factory()
-    app = ChatApp(client, console, server, args.give_up)
+    app = ChatApp(client, console, server, args.give_up, args.key_dir)
     try:
         try:
             app.start()
         except SpartanError as err:
             return login_failed(client, server, err)
+        except KeyStoreError as err:
+            print(f"{TAG} Cannot use your encryption keys: {err}.", file=sys.stderr)
+            return EXIT_KEYS
         return app.run()
     except KeyboardInterrupt:
         return app.exit_code

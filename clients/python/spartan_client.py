@@ -15,13 +15,20 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
   duplicates, and acknowledges (``Ack``) what it has handed over,
   coalesced; live-only events (``seq`` 0: presence, server notices) pass
   straight through.
+* :class:`E2E` is the end-to-end encryption of one client's user
+  (docs/SECURITY.md), with the keys of a :class:`spartan_keystore.KeyStore`:
+  it publishes the user's key, seals what is sent, opens what arrives and
+  trusts the other users' keys on first use. A client made with ``keys=``
+  (or given them with :meth:`SpartanClient.use_keys`) has one as ``e2e``,
+  and its :meth:`SpartanClient.send` seals.
 
 A client may name several servers of one cluster (``"host1:3000,host2:3000"``,
 or a list): it uses the first, and moves to the next when the one it uses
 cannot be reached.
 
 Only ``grpcio``, ``grpcio-status`` (which reads the ``google.rpc.Status``
-an error may carry) and ``protobuf`` are needed. Example::
+an error may carry), ``protobuf`` and ``pycryptodome`` (for the encryption,
+:mod:`spartan_e2e`) are needed. Example::
 
     from spartan_client import SpartanClient
 
@@ -40,24 +47,32 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+import spartan_e2e as e2e
 from spartan.v1 import chat_pb2 as pb
 from spartan.v1 import chat_pb2_grpc as pb_grpc
+from spartan_keystore import KeyStore, KeyStoreError
 
 __all__ = [
     "DEFAULT_SERVER",
+    "E2E",
+    "KeyChange",
+    "NoKeyError",
+    "Opened",
     "InboxFollower",
     "SpartanClient",
     "SpartanError",
     "Subscription",
     "new_message_id",
+    "open_plaintext",
     "retry_delay",
     "split_targets",
+    "text_of",
     "pb",
 ]
 
@@ -135,6 +150,15 @@ class SpartanError(Exception):
     def permanent(self) -> bool:
         """True when retrying the same request cannot help (a bad user name, say)."""
         return self.code in _PERMANENT
+
+
+class NoKeyError(SpartanError):
+    """``user`` has not published an identity key yet (GetKey answered
+    ``NOT_FOUND``): nothing can be sealed for them. Nothing was sent."""
+
+    def __init__(self, user: str, details: str = ""):
+        super().__init__(grpc.StatusCode.NOT_FOUND, details or f"{user} has not set up encryption yet")
+        self.user = user
 
 
 def retry_delay(err: grpc.RpcError) -> Optional[float]:
@@ -228,6 +252,13 @@ class SpartanClient:
     :class:`SpartanError` on failure. ``stub`` is the raw generated
     ``ChatServiceStub`` of the current server for anything this class does
     not cover. ``channel`` (a ready-made channel) is for one server only.
+
+    ``keys`` (a :class:`spartan_keystore.KeyStore` of ``user``) turns on
+    end-to-end encryption: :attr:`e2e` is then an :class:`E2E`, :meth:`send`
+    seals, :meth:`publish_key` publishes the store's key and :meth:`open`
+    opens what arrives; ``on_key_change`` is called with a :class:`KeyChange`
+    when a contact's trusted key is replaced. Without keys (``e2e`` is None)
+    everything is sent as plaintext, as :meth:`send_plaintext` always does.
     """
 
     def __init__(
@@ -237,6 +268,8 @@ class SpartanClient:
         *,
         timeout: Optional[float] = 10.0,
         channel: Optional[grpc.Channel] = None,
+        keys: Optional[KeyStore] = None,
+        on_key_change: Optional[Callable[["KeyChange"], None]] = None,
     ):
         #: Every server this client may use, in order.
         self.targets = split_targets(target)
@@ -253,6 +286,17 @@ class SpartanClient:
         if channel is not None:
             self._channels[self.targets[0]] = channel
         self._connect(self.targets[0])  # the first server's channel, as before
+        #: The end-to-end encryption, or None (plaintext): see :meth:`use_keys`.
+        self.e2e: Optional[E2E] = None
+        if keys is not None:
+            self.use_keys(keys, on_key_change)
+
+    def use_keys(self, keys: KeyStore, on_key_change: Optional[Callable[["KeyChange"], None]] = None) -> "E2E":
+        """Encrypts from now on with ``keys`` (a key store of this client's user); returns :attr:`e2e`."""
+        if keys.user != self.user:
+            raise ValueError(f"the keys are {keys.user}'s, not {self.user}'s")
+        self.e2e = E2E(self, keys, on_key_change)
+        return self.e2e
 
     # -- which server ----------------------------------------------------------
 
@@ -370,6 +414,11 @@ class SpartanClient:
     ) -> pb.SendMsgResponse:
         """Sends one message (``str`` is encoded as UTF-8); returns ``id``, ``sent_time``, ``pending``.
 
+        With keys (:attr:`e2e` set) the message is sealed for ``receiver``
+        (:meth:`E2E.send_text`; :class:`NoKeyError` when they have no key
+        yet, and nothing is sent); without, it goes as plaintext
+        (:meth:`send_plaintext`).
+
         ``client_msg_id`` makes the send idempotent: the server stores a
         message once per id (it remembers each sender's newest 1,024 ids) and
         answers a repeat with the first answer. To retry a message whose
@@ -379,15 +428,68 @@ class SpartanClient:
         another is refused (``INVALID_ARGUMENT``), and so is an id used before
         for another receiver.
         """
+        if self.e2e is not None:
+            return self.e2e.send_text(receiver, text, client_msg_id)
+        return self.send_plaintext(receiver, text, client_msg_id)
+
+    def send_plaintext(
+        self, receiver: str, text: Union[str, bytes], client_msg_id: Optional[str] = None
+    ) -> pb.SendMsgResponse:
+        """Sends one message unencrypted (``ENCRYPTION_PLAINTEXT``): the server can read it.
+
+        ``client_msg_id`` as for :meth:`send`.
+        """
         payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        return self.send_payload(receiver, payload, pb.ENCRYPTION_PLAINTEXT, client_msg_id)
+
+    def send_payload(
+        self, receiver: str, payload: bytes, encryption: int, client_msg_id: Optional[str] = None
+    ) -> pb.SendMsgResponse:
+        """Sends a payload as it is, with the ``encryption`` it says it has
+        (``pb.ENCRYPTION_E2E`` for one sealed by :func:`spartan_e2e.seal`).
+
+        ``client_msg_id`` as for :meth:`send`; a sealed payload must carry the
+        id it was sealed with.
+        """
         req = pb.SendMsgRequest(
             user=self.user,
             receiver=receiver,
-            payload=payload,
-            encryption=pb.ENCRYPTION_PLAINTEXT,
+            payload=bytes(payload),
+            encryption=encryption,
             client_msg_id=new_message_id() if client_msg_id is None else client_msg_id,
         )
         return self._unary("SendMsg", req)
+
+    def publish_key(self, public_key: Optional[bytes] = None) -> bool:
+        """Publishes the user's public identity key (32 bytes; default: the key
+        store's); returns whether the server's key changed. Publishing the
+        same key again costs nothing: no one is told."""
+        if public_key is None:
+            if self.e2e is None:
+                raise ValueError("no key to publish: give one, or make the client with keys")
+            public_key = self.e2e.keys.public_key
+        return self._unary("PublishKey", pb.PublishKeyRequest(user=self.user, public_key=bytes(public_key))).changed
+
+    def get_key(self, peer: str) -> bytes:
+        """Returns ``peer``'s public identity key (32 bytes); :class:`NoKeyError`
+        (``NOT_FOUND``) until they have published one."""
+        try:
+            return bytes(self._unary("GetKey", pb.GetKeyRequest(user=self.user, peer=peer)).public_key)
+        except SpartanError as err:
+            if err.code == grpc.StatusCode.NOT_FOUND:
+                raise NoKeyError(peer, err.details) from None
+            raise
+
+    def open(self, msg: pb.Message) -> "Opened":
+        """A text message (received or from History) made readable: see :meth:`E2E.open`.
+
+        Without keys only plaintext opens; an ``ENCRYPTION_E2E`` payload raises
+        :class:`spartan_e2e.NotAuthentic` and any other encryption
+        :class:`spartan_e2e.UnknownScheme`.
+        """
+        if self.e2e is not None:
+            return self.e2e.open(msg)
+        return open_plaintext(msg)
 
     def receive(self, seq: int = 0, epoch: str = "") -> Subscription:
         """Opens the inbox stream after ``seq`` (0: after the last acknowledged message).
@@ -441,8 +543,192 @@ class SpartanClient:
 
 
 def text_of(msg: pb.Message) -> str:
-    """Returns a text message's payload as a string (undecodable bytes are replaced)."""
+    """Returns a text message's payload as a string (undecodable bytes are replaced).
+
+    The payload as it travels: for a sealed message (``ENCRYPTION_E2E``) use
+    :meth:`SpartanClient.open` instead.
+    """
     return bytes(msg.payload).decode("utf-8", errors="replace")
+
+
+# -- end-to-end encryption ---------------------------------------------------------------------
+
+
+class Opened(NamedTuple):
+    """A text message made readable."""
+
+    #: The plaintext, as bytes (UTF-8 when a client wrote it).
+    payload: bytes
+    #: True when it came unencrypted (``ENCRYPTION_PLAINTEXT`` or unspecified):
+    #: the server could have read or written it.
+    plain: bool
+
+    @property
+    def text(self) -> str:
+        """The plaintext as a string (undecodable bytes are replaced)."""
+        return self.payload.decode("utf-8", errors="replace")
+
+
+class KeyChange(NamedTuple):
+    """A contact's key that replaced another one trusted before."""
+
+    user: str
+    old: bytes
+    new: bytes
+
+
+#: The encryption values that mean "plaintext".
+_PLAIN = (pb.ENCRYPTION_PLAINTEXT, pb.ENCRYPTION_UNSPECIFIED)
+
+
+def open_plaintext(msg: pb.Message) -> Opened:
+    """A plaintext message as :class:`Opened`; a sealed one raises (no keys to open it)."""
+    if msg.encryption in _PLAIN:
+        return Opened(bytes(msg.payload), True)
+    if msg.encryption == pb.ENCRYPTION_E2E:
+        raise e2e.NotAuthentic("the message is encrypted and this client has no keys")
+    raise e2e.UnknownScheme()
+
+
+class E2E:
+    """The end-to-end encryption of one :class:`SpartanClient`'s user (docs/SECURITY.md).
+
+    It publishes the user's identity key (:meth:`publish`), seals what the user
+    sends with the key of the pair (:meth:`seal`, :meth:`send_text`) and opens
+    what arrives (:meth:`open`). The other users' keys are trusted on first
+    use and kept in the key store (:meth:`refresh`); a key that replaces a
+    trusted one is reported to ``on_key_change`` (on the thread of the call
+    that found it) and trusted from then on. Safe to use from several threads.
+
+    Errors: :class:`NoKeyError` (the other user has no key yet),
+    :class:`SpartanError` (a call failed), :class:`spartan_keystore.KeyStoreError`
+    (the key directory cannot be written), ``ValueError`` (the server's key
+    for a user is not a usable X25519 key), and from :meth:`open`
+    :class:`spartan_e2e.UnknownScheme` and :class:`spartan_e2e.NotAuthentic`.
+    """
+
+    def __init__(
+        self,
+        client: SpartanClient,
+        keys: KeyStore,
+        on_key_change: Optional[Callable[[KeyChange], None]] = None,
+    ):
+        self.client = client
+        self.keys = keys
+        self.on_key_change = on_key_change
+        self._lock = threading.Lock()
+        #: Pair keys by (peer, the peer's public key).
+        self._pairs: Dict[Tuple[str, bytes], bytes] = {}
+
+    @property
+    def user(self) -> str:
+        return self.client.user
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the user's own key."""
+        return self.keys.fingerprint()
+
+    def publish(self) -> bool:
+        """Publishes the user's public key; returns whether the server's changed."""
+        return self.client.publish_key(self.keys.public_key)
+
+    def refresh(self, user: str) -> bytes:
+        """Asks the server for ``user``'s key and records it: trusted if it is the
+        first, reported to ``on_key_change`` if it replaces another. Returns it;
+        :class:`NoKeyError` when ``user`` has none."""
+        key = self.client.get_key(user)
+        try:
+            e2e.public_key_from_bytes(key)
+        except ValueError as err:
+            raise ValueError(f"the server's key for {user} is not a usable X25519 key ({err})") from None
+        old = self.keys.trust(user, key)
+        if old is not None and self.on_key_change is not None:
+            self.on_key_change(KeyChange(user, old, key))
+        return key
+
+    def peer_key(self, user: str) -> bytes:
+        """``user``'s trusted key, asked of the server on first use."""
+        contact = self.keys.contact(user)
+        return contact.public_key if contact is not None else self.refresh(user)
+
+    def pair(self, peer: str, public: bytes) -> bytes:
+        """The key the user shares with ``peer``, whose public key is ``public``."""
+        with self._lock:
+            key = self._pairs.get((peer, public))
+            if key is None:
+                key = self._pairs[(peer, public)] = e2e.pair_key(self.keys.private_key, public, self.user, peer)
+            return key
+
+    def seal(self, receiver: str, text: Union[str, bytes], client_msg_id: str, group: str = "") -> bytes:
+        """``text`` sealed for ``receiver`` under the id ``client_msg_id`` (the
+        payload of an ``ENCRYPTION_E2E`` message)."""
+        plain = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        key = self.pair(receiver, self.peer_key(receiver))
+        return e2e.seal(key, plain, sender=self.user, receiver=receiver, group=group, client_msg_id=client_msg_id)
+
+    def send_text(
+        self, receiver: str, text: Union[str, bytes], client_msg_id: Optional[str] = None
+    ) -> pb.SendMsgResponse:
+        """Seals ``text`` for ``receiver`` and sends it (``ENCRYPTION_E2E``), with
+        ``client_msg_id`` (None: a fresh one) in the associated data and the
+        request, so a retry with the same id is one message.
+        :class:`NoKeyError`: ``receiver`` has no key yet; nothing was sent."""
+        msg_id = new_message_id() if client_msg_id is None else client_msg_id
+        payload = self.seal(receiver, text, msg_id)
+        return self.client.send_payload(receiver, payload, pb.ENCRYPTION_E2E, msg_id)
+
+    def open(self, msg: pb.Message) -> Opened:
+        """Makes a text message (received, or from History) readable.
+
+        Plaintext (or unspecified) comes back as it is, ``plain``. A sealed one
+        is opened with the pair key of the other user's current key, then of
+        each previous one; if none opens it, the server is asked for the other
+        user's key, in case it is a new one. Raises
+        :class:`spartan_e2e.UnknownScheme` for another encryption or scheme
+        version, :class:`spartan_e2e.NotAuthentic` for a payload that does not
+        open, :class:`NoKeyError` when the other user has no key.
+        """
+        if msg.encryption in _PLAIN:
+            return Opened(bytes(msg.payload), True)
+        if msg.encryption != pb.ENCRYPTION_E2E or not msg.payload or msg.payload[0] != e2e.VERSION:
+            raise e2e.UnknownScheme()
+        peer = msg.receiver if msg.sender == self.user else msg.sender
+        before = self.peer_key(peer)
+        try:
+            return Opened(self._open_with_known_keys(peer, msg), False)
+        except e2e.UnknownScheme:
+            raise
+        except e2e.NotAuthentic:
+            try:
+                now = self.refresh(peer)  # sealed with a key of peer's not seen yet?
+            except (SpartanError, ValueError, KeyStoreError):
+                raise e2e.NotAuthentic() from None  # the first failure stands
+            if now == before:
+                raise
+        return Opened(self._open_with_known_keys(peer, msg), False)
+
+    def _open_with_known_keys(self, peer: str, msg: pb.Message) -> bytes:
+        """Opens ``msg`` with the pair key of ``peer``'s trusted key, then of each previous one."""
+        contact = self.keys.contact(peer)
+        if contact is None:
+            raise e2e.NotAuthentic()
+        for public in (contact.public_key, *contact.previous_keys):
+            try:
+                key = self.pair(peer, public)
+            except ValueError:
+                continue  # a key of small order: it opens nothing
+            try:
+                return e2e.open_(
+                    key,
+                    bytes(msg.payload),
+                    sender=msg.sender,
+                    receiver=msg.receiver,
+                    group=msg.group,
+                    client_msg_id=msg.client_msg_id,
+                )
+            except e2e.NotAuthentic:
+                continue
+        raise e2e.NotAuthentic()
 
 
 class InboxFollower:

@@ -40,14 +40,21 @@ func binaries(tb testing.TB) string {
 // the end of the test, which must make it exit 0.
 func startServer(tb testing.TB, bin string) string {
 	tb.Helper()
+	return runServer(tb, bin, tb.TempDir(), "", io.Discard)
+}
+
+// runServer runs the built server in dir (where its bolt store lives, under
+// data/), with the brief's users and the config lines extra, its log to log.
+func runServer(tb testing.TB, bin, dir, extra string, log io.Writer) string {
+	tb.Helper()
 	cfgPath := filepath.Join(tb.TempDir(), "config.yaml")
-	cfg := "users: [alice, bob, charlie, eve, foo, bar, baz, qux]\n"
+	cfg := "users: [alice, bob, charlie, eve, foo, bar, baz, qux]\n" + extra
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(bin, "spartan-server"), "-config", cfgPath, "-host", "127.0.0.1", "-port", "0")
-	cmd.Dir = tb.TempDir()
-	cmd.Stderr = io.Discard
+	cmd.Dir = dir
+	cmd.Stderr = log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -99,10 +106,20 @@ type cliProc struct {
 	done   chan struct{}
 }
 
+// startCLI runs the built CLI with args, its keys in a config directory of
+// the test's (see startCLIIn).
 func startCLI(tb testing.TB, bin string, args ...string) *cliProc {
+	tb.Helper()
+	return startCLIIn(tb, bin, tb.TempDir(), args...)
+}
+
+// startCLIIn runs the built CLI with args and config as its config
+// directory ($XDG_CONFIG_HOME), where it keeps its keys by default.
+func startCLIIn(tb testing.TB, bin, config string, args ...string) *cliProc {
 	tb.Helper()
 	p := &cliProc{screen: clitest.NewScreen(), done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(bin, "spartan"), args...)
+	p.cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+config)
 	p.cmd.Stdout, p.cmd.Stderr = p.screen, p.screen
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -157,7 +174,7 @@ func TestBriefTranscriptWithBinaries(t *testing.T) {
 		"[Spartan] User list: bob,charlie,eve,foo,bar,baz,qux\n",
 		"[Spartan] Enter a user whom you want to chat with: ")
 	alice.typeLine(t, "bob")
-	alice.screen.Expect(t, wait, "bob\n[Spartan] You are now ready to chat with bob.\n[Spartan] bob is offline; your messages will wait for them.\n[alice] > ")
+	alice.screen.Expect(t, wait, "bob\n[Spartan] You are now ready to chat with bob.\n[Spartan] bob has not set up encryption yet; your messages will be sent when bob connects.\n[alice] > ")
 	alice.typeLine(t, "Hey Bob!")
 	alice.screen.Expect(t, wait, "Hey Bob!\n[alice] > ")
 

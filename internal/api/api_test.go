@@ -436,16 +436,48 @@ func TestErrors(t *testing.T) {
 			code:  connect.CodeResourceExhausted, words: []string{"larger than configured max"},
 		},
 		{
-			name:  "unknown encryption",
-			setup: func(t *testing.T, e *env) { e.chatting(t, "alice", "bob") },
-			call:  sendCall("alice", "bob", "hi", 99),
-			code:  connect.CodeInvalidArgument, words: []string{"encryption 99 is not one this server knows"},
+			name: "a group of a user's name",
+			call: createGroupCall("alice", "bob"),
+			code: connect.CodeAlreadyExists, words: []string{`"bob" is a user's name`},
 		},
 		{
-			name:  "negative encryption",
-			setup: func(t *testing.T, e *env) { e.chatting(t, "alice", "bob") },
-			call:  sendCall("alice", "bob", "hi", -1),
-			code:  connect.CodeInvalidArgument, words: []string{"encryption -1 is not one this server knows"},
+			name:  "a group taken",
+			setup: func(t *testing.T, e *env) { e.createGroup(t, "alice", "team") },
+			call:  createGroupCall("bob", "team"),
+			code:  connect.CodeAlreadyExists, words: []string{"there is a group named team already"},
+		},
+		{
+			name:  "a post by an outsider",
+			setup: func(t *testing.T, e *env) { e.createGroup(t, "alice", "team") },
+			call: func(ctx context.Context, c spartanv1connect.ChatServiceClient) error {
+				_, err := c.SendMsg(ctx, connect.NewRequest(&spartanv1.SendMsgRequest{User: "bob", Group: "team", Payload: []byte("x")}))
+				return err
+			},
+			code: connect.CodePermissionDenied, words: []string{"bob is not a member of team"},
+		},
+		{
+			name: "a post to no group",
+			call: func(ctx context.Context, c spartanv1connect.ChatServiceClient) error {
+				_, err := c.SendMsg(ctx, connect.NewRequest(&spartanv1.SendMsgRequest{User: "bob", Group: "nope", Payload: []byte("x")}))
+				return err
+			},
+			code: connect.CodeNotFound, words: []string{`there is no group named "nope"`},
+		},
+		{
+			name: "a message to a user and a group",
+			call: func(ctx context.Context, c spartanv1connect.ChatServiceClient) error {
+				_, err := c.SendMsg(ctx, connect.NewRequest(&spartanv1.SendMsgRequest{User: "bob", Receiver: "alice", Group: "team", Payload: []byte("x")}))
+				return err
+			},
+			code: connect.CodeInvalidArgument, words: []string{"not both"},
+		},
+		{
+			name: "history of a peer and a group",
+			call: func(ctx context.Context, c spartanv1connect.ChatServiceClient) error {
+				_, err := c.History(ctx, connect.NewRequest(&spartanv1.HistoryRequest{User: "bob", Peer: "alice", Group: "team"}))
+				return err
+			},
+			code: connect.CodeInvalidArgument, words: []string{"not both"},
 		},
 		{
 			name: "send to an unknown user",
@@ -504,6 +536,20 @@ func TestErrors(t *testing.T) {
 				wantError(t, tt.call(testCtx(t), e.c), tt.code, tt.words...)
 			})
 		})
+	}
+}
+
+func (e *env) createGroup(tb testing.TB, user, group string) {
+	tb.Helper()
+	if err := createGroupCall(user, group)(testCtx(tb), e.c); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func createGroupCall(user, group string) func(context.Context, spartanv1connect.ChatServiceClient) error {
+	return func(ctx context.Context, c spartanv1connect.ChatServiceClient) error {
+		_, err := c.CreateGroup(ctx, connect.NewRequest(&spartanv1.CreateGroupRequest{User: user, Group: group}))
+		return err
 	}
 }
 
@@ -576,8 +622,8 @@ func TestHandshake(t *testing.T) {
 			t.Errorf("bob's stream:\n got %q\nwant %q", got, wantBob)
 		}
 		if m := gotBob[1]; m.GetId() != waiting.GetId() || m.GetReceiver() != "bob" ||
-			m.GetEncryption() != spartanv1.Encryption_ENCRYPTION_PLAINTEXT || !m.GetSentTime().AsTime().Equal(waiting.GetSentTime().AsTime()) {
-			t.Errorf("delivered %v; want the id and time SendMsg returned, PLAINTEXT", m)
+			m.GetEncryption() != spartanv1.Encryption_ENCRYPTION_UNSPECIFIED || !m.GetSentTime().AsTime().Equal(waiting.GetSentTime().AsTime()) {
+			t.Errorf("delivered %v; want the id and time SendMsg returned, the encryption as sent (none)", m)
 		}
 		wantAlice := []string{
 			"1 MESSAGE_TYPE_CHAT_ACCEPTED bob",
@@ -594,6 +640,51 @@ func TestHandshake(t *testing.T) {
 		wantDave := []string{"1 MESSAGE_TYPE_CHAT_ACCEPTED alice"}
 		if got := summaries(e.open(t, "dave", 0).next(t, 1)); !slices.Equal(got, wantDave) {
 			t.Errorf("dave's stream:\n got %q\nwant %q", got, wantDave)
+		}
+	})
+}
+
+// TestPayloadAndEncryptionAreOpaque: the server stores and returns a
+// payload and its encryption as they came, whatever they are (a scheme it
+// does not know, bytes that are not text), on the stream and in History.
+func TestPayloadAndEncryptionAreOpaque(t *testing.T) {
+	t.Parallel()
+	eachProtocol(t, func(t *testing.T, e *env) {
+		e.chatting(t, "alice", "bob")
+		bob := e.open(t, "bob", 0)
+		bob.next(t, 1) // the chat request
+		tests := []struct {
+			enc     spartanv1.Encryption
+			payload []byte
+		}{
+			{spartanv1.Encryption_ENCRYPTION_UNSPECIFIED, []byte("hi")},
+			{spartanv1.Encryption_ENCRYPTION_PLAINTEXT, []byte("hi")},
+			{spartanv1.Encryption_ENCRYPTION_E2E, append([]byte{1}, bytes.Repeat([]byte{0, 0xff, 0x80}, 20)...)},
+			{spartanv1.Encryption(99), []byte{9, 0, 1}},
+			{spartanv1.Encryption(-1), []byte{0xc3, 0x28}},
+		}
+		for i, tt := range tests {
+			id := fmt.Sprintf("m-%d", i)
+			req := &spartanv1.SendMsgRequest{User: "alice", Receiver: "bob", Payload: tt.payload, Encryption: tt.enc, ClientMsgId: id}
+			if _, err := e.c.SendMsg(testCtx(t), connect.NewRequest(req)); err != nil {
+				t.Fatalf("send %v %x: %v", tt.enc, tt.payload, err)
+			}
+		}
+		got := bob.next(t, len(tests))
+		res, err := e.c.History(testCtx(t), connect.NewRequest(&spartanv1.HistoryRequest{User: "alice", Peer: "bob"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist := res.Msg.GetMessages()
+		if len(hist) != len(tests) {
+			t.Fatalf("history has %d messages, want %d", len(hist), len(tests))
+		}
+		for i, tt := range tests {
+			for _, m := range []*spartanv1.Message{got[i], hist[i]} {
+				if m.GetEncryption() != tt.enc || !bytes.Equal(m.GetPayload(), tt.payload) || m.GetClientMsgId() != fmt.Sprintf("m-%d", i) {
+					t.Errorf("message %d came back as %v %x %q, want %v %x", i, m.GetEncryption(), m.GetPayload(), m.GetClientMsgId(), tt.enc, tt.payload)
+				}
+			}
 		}
 	})
 }

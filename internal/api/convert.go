@@ -15,13 +15,11 @@ var messageTypes = map[chat.Kind]spartanv1.MessageType{
 	chat.KindSystem:       spartanv1.MessageType_MESSAGE_TYPE_SYSTEM,
 	chat.KindPresence:     spartanv1.MessageType_MESSAGE_TYPE_PRESENCE,
 	chat.KindKeyPublished: spartanv1.MessageType_MESSAGE_TYPE_KEY_PUBLISHED,
+	chat.KindGroupChanged: spartanv1.MessageType_MESSAGE_TYPE_GROUP_CHANGED,
+	chat.KindGroupKey:     spartanv1.MessageType_MESSAGE_TYPE_GROUP_KEY,
 }
 
 func toMessage(ev *chat.Event) *spartanv1.Message {
-	enc := spartanv1.Encryption(ev.Encryption)
-	if ev.Kind == chat.KindText && enc == spartanv1.Encryption_ENCRYPTION_UNSPECIFIED {
-		enc = spartanv1.Encryption_ENCRYPTION_PLAINTEXT
-	}
 	return &spartanv1.Message{
 		Id:          ev.ID,
 		Seq:         ev.Seq,
@@ -31,7 +29,7 @@ func toMessage(ev *chat.Event) *spartanv1.Message {
 		Group:       ev.Group,
 		SentTime:    timestamppb.New(ev.SentAt),
 		Payload:     ev.Payload,
-		Encryption:  enc,
+		Encryption:  spartanv1.Encryption(ev.Encryption),
 		Note:        ev.Note,
 		Online:      ev.Online,
 		Epoch:       ev.Epoch,

@@ -15,6 +15,8 @@ var codes = map[chat.Code]connect.Code{
 	chat.CodeFailedPrecondition: connect.CodeFailedPrecondition,
 	chat.CodeExhausted:          connect.CodeResourceExhausted,
 	chat.CodeOutOfRange:         connect.CodeOutOfRange,
+	chat.CodePermissionDenied:   connect.CodePermissionDenied,
+	chat.CodeAlreadyExists:      connect.CodeAlreadyExists,
 }
 
 // fail maps err to a Connect error. Core errors keep their sentence; anything

@@ -36,12 +36,21 @@ func (h *Handler) Login(ctx context.Context, req *connect.Request[spartanv1.Logi
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
+	groups, err := h.core.Groups(ctx, req.Msg.GetUser())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.Name
+	}
 	return connect.NewResponse(&spartanv1.LoginResponse{
 		User:            req.Msg.GetUser(),
 		Others:          sess.Others,
 		MaxMessageBytes: uint32(h.core.MaxPayload()),
 		ChatRequests:    sess.Requests,
 		Online:          sess.Online,
+		Groups:          names,
 	}), nil
 }
 
@@ -75,8 +84,17 @@ func (h *Handler) AnswerChat(ctx context.Context, req *connect.Request[spartanv1
 // SendMsg stores and delivers one message.
 func (h *Handler) SendMsg(ctx context.Context, req *connect.Request[spartanv1.SendMsgRequest]) (*connect.Response[spartanv1.SendMsgResponse], error) {
 	m := req.Msg
-	if _, ok := spartanv1.Encryption_name[int32(m.GetEncryption())]; !ok {
-		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("encryption %d is not one this server knows", m.GetEncryption()))
+	// payload and encryption are the clients' business (docs/SECURITY.md):
+	// the server checks the payload's size, and keeps both as they came.
+	if m.GetGroup() != "" {
+		if m.GetReceiver() != "" {
+			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("a message goes to a receiver or to a group, not both"))
+		}
+		ev, err := h.core.Post(ctx, m.GetUser(), m.GetGroup(), m.GetPayload(), int32(m.GetEncryption()), m.GetClientMsgId())
+		if err != nil {
+			return nil, h.fail(ctx, err)
+		}
+		return connect.NewResponse(&spartanv1.SendMsgResponse{Id: ev.ID, SentTime: timestamppb.New(ev.SentAt)}), nil
 	}
 	ev, pending, err := h.core.Send(ctx, m.GetUser(), m.GetReceiver(), m.GetPayload(), int32(m.GetEncryption()), m.GetClientMsgId())
 	if err != nil {
@@ -150,10 +168,31 @@ func (h *Handler) GetKey(ctx context.Context, req *connect.Request[spartanv1.Get
 	return connect.NewResponse(&spartanv1.GetKeyResponse{PublicKey: key}), nil
 }
 
+// GetKeys returns several users' public identity keys.
+func (h *Handler) GetKeys(ctx context.Context, req *connect.Request[spartanv1.GetKeysRequest]) (*connect.Response[spartanv1.GetKeysResponse], error) {
+	keys, err := h.core.GetKeys(ctx, req.Msg.GetUser(), req.Msg.GetPeers())
+	if err != nil {
+		return nil, h.fail(ctx, err)
+	}
+	return connect.NewResponse(&spartanv1.GetKeysResponse{Keys: keys}), nil
+}
+
 // History returns one page of a conversation.
 func (h *Handler) History(ctx context.Context, req *connect.Request[spartanv1.HistoryRequest]) (*connect.Response[spartanv1.HistoryResponse], error) {
 	m := req.Msg
-	page, next, err := h.core.History(ctx, m.GetUser(), m.GetPeer(), m.GetBeforeSeq(), int(m.GetPageSize()))
+	var (
+		page []chat.Event
+		next uint64
+		err  error
+	)
+	switch {
+	case m.GetGroup() != "" && m.GetPeer() != "":
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("history is of a peer or of a group, not both"))
+	case m.GetGroup() != "":
+		page, next, err = h.core.GroupHistory(ctx, m.GetUser(), m.GetGroup(), m.GetBeforeSeq(), int(m.GetPageSize()))
+	default:
+		page, next, err = h.core.History(ctx, m.GetUser(), m.GetPeer(), m.GetBeforeSeq(), int(m.GetPageSize()))
+	}
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}

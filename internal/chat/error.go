@@ -23,6 +23,11 @@ const (
 	CodeExhausted
 	// CodeOutOfRange is a position past the end of a log.
 	CodeOutOfRange
+	// CodePermissionDenied is a request the caller may not make (about a
+	// group it is not a member of).
+	CodePermissionDenied
+	// CodeAlreadyExists is a name taken, or a member there already.
+	CodeAlreadyExists
 )
 
 // Error is a core error with a code and a sentence meant for the user.

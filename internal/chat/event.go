@@ -17,6 +17,10 @@ const (
 	KindPresence
 	// KindKeyPublished says that Sender published a new identity key.
 	KindKeyPublished
+	// KindGroupChanged says that Sender changed Group's members (Note: how).
+	KindGroupChanged
+	// KindGroupKey carries Sender's sender key for Group, sealed for Receiver.
+	KindGroupKey
 )
 
 // Event is one entry in a log: a text message or a typed event. The same event

@@ -55,6 +55,23 @@ func idByte(c byte) bool {
 }
 
 // readSent returns the first answer to user's message cid, if remembered.
+// repeated says whether user's message cid (to target, a user or a group)
+// was stored already, and returns its record; an id used for another
+// target is an error. No cid: never a repeat.
+func repeated(tx Tx, user, cid, target string) (sent, bool, error) {
+	if cid == "" {
+		return sent{}, false, nil
+	}
+	prev, ok, err := readSent(tx, user, cid)
+	if err != nil || !ok {
+		return sent{}, false, err
+	}
+	if prev.Receiver != target {
+		return sent{}, false, Errorf(CodeInvalid, "client_msg_id %q of %s was used for a message to %s", quoteInput(cid), user, prev.Receiver)
+	}
+	return prev, true, nil
+}
+
 func readSent(tx Tx, user, cid string) (sent, bool, error) {
 	raw, err := tx.Get(sentKey(user, cid))
 	if errors.Is(err, ErrNoKey) {

@@ -63,3 +63,49 @@ func TestKeys(t *testing.T) {
 	_, err = svc.GetKey(ctx, "alice", "alice")
 	wantCode(t, err, chat.CodeInvalid, "themselves")
 }
+
+// TestKeysToGroupMembers: a key tells the members of the user's groups
+// (configured or made), who may have no conversation with the user.
+func TestKeysToGroupMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, store := newService(t, chat.Options{Groups: map[string][]string{"staff": {"bob", "carol"}}})
+	if _, err := svc.CreateGroup(ctx, "dave", "team", []string{"bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PublishKey(ctx, "bob", key(3)); err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[string]int{"carol": 1, "dave": 1, "alice": 0} {
+		n := 0
+		for _, ev := range stored(t, store, chat.InboxLog(user)) {
+			if ev.Kind == chat.KindKeyPublished && ev.Sender == "bob" {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("%s heard of bob's key %d times, want %d", user, n, want)
+		}
+	}
+}
+
+// TestGetKeys: several keys at once, those without one left out; bad
+// names and too many refused.
+func TestGetKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _ := newService(t, chat.Options{})
+	for i, u := range []string{"bob", "dave"} {
+		if _, err := svc.PublishKey(ctx, u, key(byte(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := svc.GetKeys(ctx, "alice", []string{"bob", "carol", "dave", "bob"})
+	if err != nil || len(keys) != 2 || !bytes.Equal(keys["bob"], key(1)) || !bytes.Equal(keys["dave"], key(2)) {
+		t.Fatalf("GetKeys = %x, %v; want bob's and dave's", keys, err)
+	}
+	_, err = svc.GetKeys(ctx, "alice", []string{"bob", "zed"})
+	wantCode(t, err, chat.CodeNotFound, "zed")
+	_, err = svc.GetKeys(ctx, "alice", make([]string, chat.MaxKeysAsked+1))
+	wantCode(t, err, chat.CodeInvalid, "at most 1000")
+}

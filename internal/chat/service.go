@@ -14,6 +14,9 @@ import (
 type Options struct {
 	// Users are the configured users, in configuration order.
 	Users []string
+	// Groups are the configured groups and their members; a group's name is
+	// never a user's.
+	Groups map[string][]string
 	// MaxPayload is the largest payload Send accepts, in bytes (default 64 KiB).
 	MaxPayload int
 	// MaxPending is how many messages may wait for a chat request's answer (default 100).
@@ -41,6 +44,7 @@ type Options struct {
 type Service struct {
 	opts     Options
 	known    map[string]bool
+	groups   map[string]Group // the configured ones
 	store    Store
 	broker   Broker
 	presence Presence
@@ -70,7 +74,7 @@ func NewService(store Store, broker Broker, presence Presence, opts Options) *Se
 	for _, u := range opts.Users {
 		known[u] = true
 	}
-	return &Service{opts: opts, known: known, store: store, broker: broker, presence: presence}
+	return &Service{opts: opts, known: known, groups: configuredGroups(opts.Groups), store: store, broker: broker, presence: presence}
 }
 
 // Users returns every configured user, in configuration order.
@@ -231,11 +235,8 @@ func (s *Service) Send(ctx context.Context, user, receiver string, payload []byt
 	if err := s.checkRoles(user, "receiver", receiver); err != nil {
 		return Event{}, false, err
 	}
-	if len(payload) == 0 {
-		return Event{}, false, Errorf(CodeInvalid, "the message from %s to %s is empty", user, receiver)
-	}
-	if len(payload) > s.opts.MaxPayload {
-		return Event{}, false, Errorf(CodeInvalid, "the message from %s to %s is %d bytes; the limit is %d", user, receiver, len(payload), s.opts.MaxPayload)
+	if err := s.checkPayload(user, receiver, payload); err != nil {
+		return Event{}, false, err
 	}
 	if err := checkClientID(clientID); err != nil {
 		return Event{}, false, err
@@ -247,18 +248,9 @@ func (s *Service) Send(ctx context.Context, user, receiver string, payload []byt
 		pending bool
 	)
 	err := s.update(ctx, func(w *writer) error {
-		if clientID != "" {
-			prev, ok, err := readSent(w.tx, user, clientID)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if prev.Receiver != receiver {
-					return Errorf(CodeInvalid, "client_msg_id %q of %s was used for a message to %s", quoteInput(clientID), user, prev.Receiver)
-				}
-				out, pending = Event{ID: prev.ID, SentAt: prev.SentAt, Kind: KindText, Sender: user, Receiver: receiver, ClientID: clientID}, prev.Pending
-				return nil
-			}
+		if prev, ok, err := repeated(w.tx, user, clientID, receiver); err != nil || ok {
+			out, pending = Event{ID: prev.ID, SentAt: prev.SentAt, Kind: KindText, Sender: user, Receiver: receiver, ClientID: clientID}, prev.Pending
+			return err
 		}
 		var err error
 		if pending, err = w.send(ev); err != nil {
@@ -274,6 +266,18 @@ func (s *Service) Send(ctx context.Context, user, receiver string, payload []byt
 		return Event{}, false, fmt.Errorf("send %s->%s: %w", user, receiver, err)
 	}
 	return out, pending, nil
+}
+
+// checkPayload checks the size of a payload from user to receiver (a user
+// or a group).
+func (s *Service) checkPayload(user, receiver string, payload []byte) error {
+	if len(payload) == 0 {
+		return Errorf(CodeInvalid, "the message from %s to %s is empty", user, receiver)
+	}
+	if len(payload) > s.opts.MaxPayload {
+		return Errorf(CodeInvalid, "the message from %s to %s is %d bytes; the limit is %d", user, receiver, len(payload), s.opts.MaxPayload)
+	}
+	return nil
 }
 
 // send delivers a text, or keeps it waiting for the answer to its sender's
@@ -535,14 +539,12 @@ func (s *Service) History(ctx context.Context, user, peer string, before uint64,
 	if err := s.checkPair(user, peer); err != nil {
 		return nil, 0, err
 	}
-	switch {
-	case limit == 0:
-		limit = DefaultPageSize
-	case limit < 0 || limit > MaxPageSize:
-		return nil, 0, Errorf(CodeInvalid, "page size %d is out of range (1 to %d)", limit, MaxPageSize)
+	limit, err := pageSize(limit)
+	if err != nil {
+		return nil, 0, err
 	}
 	var page []Event
-	err := s.store.View(ctx, func(tx Tx) error {
+	err = s.store.View(ctx, func(tx Tx) error {
 		var err error
 		page, err = tx.ReadBefore(DirectLog(user, peer), before, limit, MaxPageBytes)
 		return err
@@ -555,6 +557,30 @@ func (s *Service) History(ctx context.Context, user, peer string, before uint64,
 		next = page[0].Seq
 	}
 	return page, next, nil
+}
+
+// GroupHistory is History for the group name, of which user must be a
+// member: its posts since user joined.
+func (s *Service) GroupHistory(ctx context.Context, user, name string, before uint64, limit int) ([]Event, uint64, error) {
+	if err := s.checkUser("user", user); err != nil {
+		return nil, 0, err
+	}
+	limit, err := pageSize(limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.groupHistory(ctx, user, name, before, limit)
+}
+
+// pageSize checks a History page size; 0 is the default.
+func pageSize(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultPageSize, nil
+	case limit < 0 || limit > MaxPageSize:
+		return 0, Errorf(CodeInvalid, "page size %d is out of range (1 to %d)", limit, MaxPageSize)
+	}
+	return limit, nil
 }
 
 func readCursor(tx Tx, user string) (uint64, error) {
@@ -664,10 +690,6 @@ func (w *writer) touch(users ...string) {
 // deliver appends ev to its receiver's inbox and, for a text, to the
 // conversation's history.
 func (w *writer) deliver(ev Event) error {
-	if err := w.ensureEpoch(); err != nil {
-		return err
-	}
-	w.touch(ev.Sender, ev.Receiver)
 	if ev.Kind == KindText {
 		dm := DirectLog(ev.Sender, ev.Receiver)
 		seq, err := w.tx.Append(dm, ev)
@@ -678,6 +700,15 @@ func (w *writer) deliver(ev Event) error {
 			return err
 		}
 	}
+	return w.toInbox(ev)
+}
+
+// toInbox appends ev to its receiver's inbox.
+func (w *writer) toInbox(ev Event) error {
+	if err := w.ensureEpoch(); err != nil {
+		return err
+	}
+	w.touch(ev.Sender, ev.Receiver)
 	inbox := InboxLog(ev.Receiver)
 	seq, err := w.tx.Append(inbox, ev)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/connect"
 
 	spartan "github.com/spartan-messenger/spartan/clients/go"
+	"github.com/spartan-messenger/spartan/clients/go/keystore"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 )
 
@@ -29,7 +30,8 @@ const (
 
 const helpText = `[Spartan] Commands: /chat USER switches to USER (accepting their request), /decline USER declines USER's request,
 [Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,
-[Spartan] /help shows this, /quit (or Ctrl-D) leaves. Up and Down recall earlier lines.`
+[Spartan] /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.
+[Spartan] Up and Down recall earlier lines.`
 
 // Retrying the outbox: the first wait and the longest.
 const (
@@ -39,16 +41,29 @@ const (
 
 // app is one CLI session's state.
 type app struct {
-	c      *spartan.Client
-	term   terminal
-	others []string
+	c       *spartan.Client
+	term    terminal
+	others  []string
+	crypto  *spartan.Crypto
+	keys    *keystore.Store
+	maxText int // the longest text that fits a message, sealed
+	maxPost int // the longest text that fits a group post, sealed
+
+	// keyWait holds the users whose messages wait in the key store for
+	// their key (docs/SECURITY.md), told once per wait.
+	keyWait map[string]bool
 
 	mode    mode
-	partner string          // the user chatted with (chatting), or whose request is answered (answering)
-	asking  []string        // users whose requests wait for an answer, oldest first
-	online  map[string]bool // other users with a stream open, as last told
-	sub     *spartan.Subscription
-	server  string // the server in use, of the -server list
+	partner string          // the user or group chatted with (chatting), or whose request is answered (answering)
+	inGroup bool            // partner is a group
+	groups  map[string]bool // the groups the user is a member of
+	// unreadable holds "group/member" for members told of as unable to
+	// read the user's posts (no key yet), told once.
+	unreadable map[string]bool
+	asking     []string        // users whose requests wait for an answer, oldest first
+	online     map[string]bool // other users with a stream open, as last told
+	sub        *spartan.Subscription
+	server     string // the server in use, of the -server list
 
 	// outbox holds typed messages the server could not take yet, in order;
 	// they go out when it answers again, or as fast as it allows. retry is
@@ -63,11 +78,24 @@ type app struct {
 }
 
 // queued is a typed message, with the id that makes its retries one
-// message (the server stores it once however often it arrives).
-type queued struct{ to, text, id string }
+// message (the server stores it once however often it arrives). held says
+// it is also in the key store's outbox, to be released once sent.
+type queued struct {
+	to, text, id string
+	held         bool
+	group        bool // to is a group
+}
 
-func newApp(c *spartan.Client, term terminal, login *spartanv1.LoginResponse) *app {
-	a := &app{c: c, term: term, others: login.GetOthers(), online: map[string]bool{}, server: c.Addr()}
+func newApp(c *spartan.Client, term terminal, login *spartanv1.LoginResponse, keys *keystore.Store) *app {
+	a := &app{
+		c: c, term: term, others: login.GetOthers(), online: map[string]bool{}, server: c.Addr(),
+		keys: keys, maxText: spartan.MaxText(login.GetMaxMessageBytes()), keyWait: map[string]bool{},
+		groups: map[string]bool{}, unreadable: map[string]bool{}, maxPost: spartan.MaxPost(login.GetMaxMessageBytes()),
+	}
+	for _, g := range login.GetGroups() {
+		a.groups[g] = true
+	}
+	a.crypto = spartan.NewCrypto(c, keys, a.keyChanged)
 	for _, u := range login.GetOnline() {
 		a.online[u] = true
 	}
@@ -78,6 +106,8 @@ func newApp(c *spartan.Client, term terminal, login *spartanv1.LoginResponse) *a
 // until the user leaves (exit 0) or the server is gone (exit 1).
 func (a *app) run(ctx context.Context, requests []string, giveUp time.Duration) int {
 	a.say("User list: " + joinNames(a.others))
+	a.publishKey(ctx)
+	a.resumeHeld(ctx)
 	subCtx, stop := context.WithCancel(ctx)
 	a.sub = a.c.Subscribe(subCtx, spartan.SubscribeOptions{GiveUp: giveUp})
 	defer func() {
@@ -131,16 +161,19 @@ func (a *app) choose() {
 		a.term.SetPrompt(fmt.Sprintf("[Spartan] %s is requesting to chat with you. Enter 'yes' to accept or different user: ", a.partner))
 		return
 	}
-	a.mode, a.partner = choosing, ""
+	a.mode, a.partner, a.inGroup = choosing, "", false
 	a.term.SetPrompt("[Spartan] Enter a user whom you want to chat with: ")
 }
 
 // startChatting makes peer the partner.
 func (a *app) startChatting(ctx context.Context, peer string) {
 	a.asking = slices.DeleteFunc(a.asking, func(u string) bool { return u == peer })
-	a.mode, a.partner = chatting, peer
+	a.mode, a.partner, a.inGroup = chatting, peer, false
 	a.say(fmt.Sprintf("You are now ready to chat with %s.", peer))
-	if !a.online[peer] {
+	switch {
+	case a.keyMissing(ctx, peer):
+		a.say(noKey(peer))
+	case !a.online[peer]:
 		a.say(offline(peer))
 	}
 	a.refreshRequests(ctx) // a request answered elsewhere is no longer waiting
@@ -201,15 +234,28 @@ func (a *app) handleLine(ctx context.Context, in input) bool {
 		a.users()
 		return false
 	case "/chat":
-		if a.checkPeer(arg) {
-			a.open(ctx, arg)
-		}
+		a.chatWith(ctx, arg)
+		return false
+	case "/groups":
+		a.listGroups(ctx)
+		return false
+	case "/group":
+		a.groupCommand(ctx, arg)
+		return false
+	case "/members":
+		a.members(ctx, arg)
+		return false
+	case "/leave":
+		a.leave(ctx, arg)
 		return false
 	case "/decline":
 		a.declineCommand(ctx, arg)
 		return false
 	case "/history":
 		a.history(ctx, arg)
+		return false
+	case "/whois":
+		a.whois(ctx, arg)
 		return false
 	}
 	if strings.HasPrefix(line, "/") {
@@ -218,8 +264,8 @@ func (a *app) handleLine(ctx context.Context, in input) bool {
 	}
 	switch a.mode {
 	case choosing:
-		if line != "" && a.checkPeer(line) {
-			a.open(ctx, line)
+		if line != "" {
+			a.chatWith(ctx, line)
 		}
 	case answering:
 		a.answer(ctx, line)
@@ -357,19 +403,48 @@ func (a *app) decline(ctx context.Context, asker string) bool {
 // send sends one message to the partner, or queues it behind those that
 // wait for the server.
 func (a *app) send(ctx context.Context, text string) {
-	q := queued{to: a.partner, text: text, id: spartan.NewMessageID()}
+	limit := a.maxText
+	if a.inGroup {
+		limit = a.maxPost
+	}
+	if n := len(text); n > limit {
+		a.say(fmt.Sprintf("Not sent: the message is %d bytes; the limit is %d.", n, limit))
+		return
+	}
+	a.enqueue(ctx, queued{to: a.partner, text: text, id: spartan.NewMessageID(), group: a.inGroup})
+}
+
+// enqueue sends q, or queues it behind what waits: for the server (in
+// memory) or for the receiver's key (on disk). It returns false when the
+// server refused q for good.
+func (a *app) enqueue(ctx context.Context, q queued) bool {
+	if !q.group && a.keyWait[q.to] {
+		a.holdForKey(q)
+		return true
+	}
 	if len(a.outbox) > 0 {
 		a.outbox = append(a.outbox, q) // after the others, in the order typed
-		return
+		return true
 	}
 	err := a.sendOne(ctx, q)
 	switch {
 	case err == nil:
+	case errors.Is(err, spartan.ErrNoKey):
+		a.holdForKey(q)
 	case a.hold(err):
 		a.outbox = append(a.outbox, q)
 	default:
-		a.say("Not sent: " + errMessage(err) + ".")
+		a.refused(q, err)
+		return false
 	}
+	return true
+}
+
+// refused tells that the server refused q for good (too big, too many
+// waiting for an answer...): it is dropped, from the disk too.
+func (a *app) refused(q queued, err error) {
+	a.say("Not sent: " + errMessage(err) + ".")
+	a.sent(q)
 }
 
 // sendOne sends q. If the server no longer knows the chat with the partner
@@ -378,8 +453,16 @@ func (a *app) send(ctx context.Context, text string) {
 func (a *app) sendOne(ctx context.Context, q queued) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	_, err := a.c.SendText(ctx, q.to, q.text, q.id)
-	if connect.CodeOf(err) != connect.CodeFailedPrecondition || a.mode != chatting || a.partner != q.to {
+	if q.group {
+		return a.post(ctx, q)
+	}
+	_, err := a.crypto.SendText(ctx, q.to, q.text, q.id)
+	if err == nil {
+		a.sent(q)
+	}
+	// A message that waited for a key may find the chat declined meanwhile:
+	// that is not a server that lost it.
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition || q.held || a.mode != chatting || a.partner != q.to {
 		return err
 	}
 	res, rerr := a.c.RequestChat(ctx, q.to)
@@ -388,7 +471,9 @@ func (a *app) sendOne(ctx context.Context, q queued) error {
 	}
 	a.online[q.to] = res.GetPeerOnline()
 	a.say(fmt.Sprintf("The server had lost your chat with %s; asked %s again.", q.to, q.to))
-	_, err = a.c.SendText(ctx, q.to, q.text, q.id)
+	if _, err = a.crypto.SendText(ctx, q.to, q.text, q.id); err == nil {
+		a.sent(q)
+	}
 	return err
 }
 
@@ -434,13 +519,23 @@ func limitOf(err error) string {
 // or paces again; once the outbox is empty it says how many went.
 func (a *app) flush(ctx context.Context) {
 	for len(a.outbox) > 0 {
-		err := a.sendOne(ctx, a.outbox[0])
-		if err != nil && a.hold(err) {
+		q := a.outbox[0]
+		var err error
+		if !q.group && a.keyWait[q.to] {
+			err = fmt.Errorf("%s %w", q.to, spartan.ErrNoKey)
+		} else {
+			err = a.sendOne(ctx, q)
+		}
+		if err != nil && !errors.Is(err, spartan.ErrNoKey) && a.hold(err) {
 			return
 		}
 		a.outbox = a.outbox[1:]
+		if errors.Is(err, spartan.ErrNoKey) {
+			a.holdForKey(q)
+			continue
+		}
 		if err != nil {
-			a.say("Not sent: " + errMessage(err) + ".")
+			a.refused(q, err)
 			continue
 		}
 		a.flushed++
@@ -512,7 +607,11 @@ func (a *app) history(ctx context.Context, arg string) {
 	defer cancel()
 	var msgs []*spartanv1.Message
 	for before := uint64(0); len(msgs) < n; {
-		page, next, err := a.c.History(ctx, a.partner, before, min(n-len(msgs), maxHistoryPage))
+		history := a.c.History
+		if a.inGroup {
+			history = a.c.GroupHistory
+		}
+		page, next, err := history(ctx, a.partner, before, min(n-len(msgs), maxHistoryPage))
 		if err != nil {
 			a.say("No history: " + errMessage(err) + ".")
 			return
@@ -533,7 +632,7 @@ func (a *app) history(ctx context.Context, arg string) {
 		a.say(fmt.Sprintf("The last %d messages with %s:", len(msgs), a.partner))
 	}
 	for _, m := range msgs {
-		a.term.Println(fmt.Sprintf("[%s] %s", m.GetSender(), text(m)))
+		a.term.Println(a.render(ctx, m))
 	}
 }
 
@@ -553,6 +652,8 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 		} else {
 			a.say("Reconnected.")
 		}
+		a.publishKey(ctx)
+		a.recheckKeys(ctx)
 		a.flush(ctx)
 		return
 	}
@@ -561,7 +662,13 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 	from := m.GetSender()
 	switch m.GetType() {
 	case spartanv1.MessageType_MESSAGE_TYPE_TEXT:
-		a.term.Println(fmt.Sprintf("[%s] %s", from, text(m)))
+		a.term.Println(a.render(ctx, m))
+	case spartanv1.MessageType_MESSAGE_TYPE_KEY_PUBLISHED:
+		a.keyPublished(ctx, from)
+	case spartanv1.MessageType_MESSAGE_TYPE_GROUP_CHANGED:
+		a.groupChanged(ctx, m)
+	case spartanv1.MessageType_MESSAGE_TYPE_GROUP_KEY:
+		a.groupKey(ctx, m)
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_REQUEST:
 		a.requested(ctx, from)
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_ACCEPTED:
@@ -578,6 +685,7 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 		}
 	case spartanv1.MessageType_MESSAGE_TYPE_CHAT_DECLINED:
 		a.say(m.GetNote())
+		a.dropHeld(from)
 		if a.mode == chatting && a.partner == from {
 			a.choose()
 		}
@@ -629,17 +737,6 @@ func (a *app) stillAsking(ctx context.Context, from string) bool {
 		return true // cannot tell: better to ask than to miss a request
 	}
 	return slices.Contains(login.GetChatRequests(), from)
-}
-
-// text is a message's payload for display.
-func text(m *spartanv1.Message) string {
-	if m.GetEncryption() != spartanv1.Encryption_ENCRYPTION_PLAINTEXT && m.GetEncryption() != spartanv1.Encryption_ENCRYPTION_UNSPECIFIED {
-		return fmt.Sprintf("(%d bytes this client cannot decrypt)", len(m.GetPayload()))
-	}
-	if !utf8.Valid(m.GetPayload()) {
-		return fmt.Sprintf("(%d bytes that are not text)", len(m.GetPayload()))
-	}
-	return printable(spartan.Text(m))
 }
 
 // printable makes a message safe to print on a terminal: a sender must not

@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 
 	spartan "github.com/spartan-messenger/spartan/clients/go"
+	"github.com/spartan-messenger/spartan/clients/go/keystore"
 )
 
 // Exit statuses of Run.
@@ -24,6 +25,7 @@ const (
 	exitOK      = 0
 	exitServer  = 1 // the server cannot be reached, or is gone
 	exitUsage   = 2 // bad command line or unknown user
+	exitKeys    = 1 // the key directory cannot be used
 	callTimeout = 10 * time.Second
 )
 
@@ -34,8 +36,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	server := fs.String("server", "localhost:3000", "address of the Spartan server, host:port; a comma-separated list names servers of one cluster, tried in turn")
 	giveUp := fs.Duration("give-up", 30*time.Second, "how long to keep reconnecting to a server that is gone")
+	keyDir := fs.String("key-dir", "", "directory of your encryption keys (default: one per server and user in your config directory)")
 	fs.Usage = func() {
-		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port[,host:port...]] [-give-up 30s] USER\n\nChat on a Spartan server as USER.\n\n")
+		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port[,host:port...]] [-give-up 30s] [-key-dir DIR] USER\n\nChat on a Spartan server as USER, end-to-end encrypted.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,6 +68,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return loginFailed(ctx, client, *server, err, stderr)
 	}
+	ks, err := openKeys(*keyDir, *server, login.GetUser())
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot use your encryption keys: %v.\n", err)
+		return exitKeys
+	}
 	term, err := newTerminal(stdin, stdout)
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "[Spartan] %v\n", err)
@@ -72,8 +80,22 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer term.Close()
 	term.Println(fmt.Sprintf("[Spartan] Connected to Spartan Server at port %s.", port(client.Addr())))
-	a := newApp(client, term, login)
+	a := newApp(client, term, login, ks)
 	return a.run(ctx, login.GetChatRequests(), *giveUp)
+}
+
+// openKeys opens the key directory: dir, or the default one of user on the
+// first server of the list.
+func openKeys(dir, servers, user string) (*keystore.Store, error) {
+	if dir == "" {
+		first, _, _ := strings.Cut(servers, ",")
+		var err error
+		if dir, err = keystore.DefaultDir(strings.TrimSpace(first), user); err != nil {
+			return nil, err
+		}
+	}
+	ks, _, err := keystore.Open(dir, user)
+	return ks, err
 }
 
 // loginFailed tells why logging in failed and returns the exit status.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,8 +35,19 @@ type session struct {
 	exit   chan int
 }
 
+// withKeyDir adds to args, unless they have one, a -key-dir of a new
+// directory of the test's, so that no test writes to the user's config.
+func withKeyDir(tb testing.TB, args []string) []string {
+	if slices.Contains(args, "-key-dir") {
+		return args
+	}
+	return append(slices.Clip(args), "-key-dir", tb.TempDir())
+}
+
+// startCLI runs the CLI with args (and withKeyDir).
 func startCLI(tb testing.TB, args ...string) *session {
 	tb.Helper()
+	args = withKeyDir(tb, args)
 	r, w := io.Pipe()
 	s := &session{screen: clitest.NewScreen(), in: w, exit: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -87,8 +99,9 @@ func TestBriefTranscript(t *testing.T) {
 		"[Spartan] User list: bob,charlie,eve,foo,bar,baz,qux\n",
 		"[Spartan] Enter a user whom you want to chat with: ")
 	alice.typeLine(t, "bob")
-	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[alice] > ")
-	// alice types before bob has even connected: the message waits for him.
+	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[Spartan] bob has not set up encryption yet; your messages will be sent when bob connects.\n", "[alice] > ")
+	// alice types before bob has even connected: the message waits for him
+	// (for his key, on alice's disk, then for his answer, on the server).
 	alice.typeLine(t, "Hey Bob!")
 	alice.screen.Expect(t, wait, "Hey Bob!\n[alice] > ")
 
@@ -139,6 +152,9 @@ func TestDeclineWithAnotherUser(t *testing.T) {
 
 	bob := startCLI(t, "bob", "-server", addr)
 	bob.screen.Expect(t, wait, "alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	// bob's key reached alice, and with it her message the server (which
+	// then drops it on the decline).
+	alice.screen.Expect(t, wait, "[Spartan] bob has set up encryption; sent 1 waiting message.")
 	bob.typeLine(t, "zed")
 	bob.screen.Expect(t, wait, `[Spartan] There is no user named "zed".`, "alice is requesting to chat with you")
 	bob.typeLine(t, "charlie")
@@ -224,24 +240,25 @@ func TestAnswerBeforeReplay(t *testing.T) {
 	bob.screen.Lacks(t, "requesting")
 }
 
-// TestHostileText: control characters in a message cannot clear the screen
-// or forge a [Spartan] line.
+// TestHostileText: control characters in a message, encrypted or not,
+// cannot clear the screen or forge a [Spartan] line.
 func TestHostileText(t *testing.T) {
 	t.Parallel()
 	addr, _ := startServer(t)
 	ctx := t.Context()
-	bob := spartan.New(addr, "bob")
-	if _, err := bob.RequestChat(ctx, "alice"); err != nil {
+	aliceKeys := t.TempDir()
+	newPeerIn(t, addr, "alice", aliceKeys) // the CLI's key, published before it runs
+	bob := newPeer(t, addr, "bob")
+	chatting(t, addr, "bob", "alice")
+	const hostile = "a\x1b[2Jb\n[Spartan] forged\x07\u009b\ttab"
+	bob.say(t, "alice", hostile)
+	if _, err := bob.SendText(ctx, "alice", hostile, spartan.NewMessageID()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := spartan.New(addr, "alice").AnswerChat(ctx, "bob", true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.SendText(ctx, "alice", "a\x1b[2Jb\n[Spartan] forged\x07\u009b\ttab", spartan.NewMessageID()); err != nil {
-		t.Fatal(err)
-	}
-	alice := startCLI(t, "alice", "-server", addr)
-	alice.screen.Expect(t, wait, "[bob] a\ufffd[2Jb↵[Spartan] forged\ufffd\ufffd\ttab\n")
+	alice := startCLI(t, "alice", "-server", addr, "-key-dir", aliceKeys)
+	alice.screen.Expect(t, wait,
+		"[bob] a\ufffd[2Jb↵[Spartan] forged\ufffd\ufffd\ttab\n",
+		"[bob] (not encrypted) a\ufffd[2Jb↵[Spartan] forged\ufffd\ufffd\ttab\n")
 	alice.screen.Lacks(t, "\x1b")
 }
 
@@ -276,14 +293,8 @@ func TestAnsweringNoAndTwoRequests(t *testing.T) {
 func TestHistoryPagesAndWording(t *testing.T) {
 	t.Parallel()
 	addr, _ := startServer(t)
-	ctx := t.Context()
-	alice, bob := spartan.New(addr, "alice"), spartan.New(addr, "bob")
-	if _, err := alice.RequestChat(ctx, "bob"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.AnswerChat(ctx, "alice", true); err != nil {
-		t.Fatal(err)
-	}
+	chatting(t, addr, "alice", "bob")
+	bob := newPeer(t, addr, "bob")
 	cli := startCLI(t, "alice", "-server", addr)
 	cli.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
 	cli.typeLine(t, "bob")
@@ -293,9 +304,7 @@ func TestHistoryPagesAndWording(t *testing.T) {
 	cli.typeLine(t, "/history 1")
 	cli.screen.Expect(t, wait, "[Spartan] The last message with bob:\n", "[alice]   indented  \n")
 	for i := range 620 {
-		if _, err := bob.SendText(ctx, "alice", fmt.Sprint("m", i), spartan.NewMessageID()); err != nil {
-			t.Fatal(err)
-		}
+		bob.say(t, "alice", fmt.Sprint("m", i))
 	}
 	cli.typeLine(t, "/history 99999999999999999999")
 	cli.screen.Expect(t, wait, "[Spartan] The last 621 messages with bob:\n", "[alice]   indented  \n[bob] m0\n", "[bob] m619\n")

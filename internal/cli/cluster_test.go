@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	spartan "github.com/spartan-messenger/spartan/clients/go"
 	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/redistest"
 	"github.com/spartan-messenger/spartan/internal/servertest"
@@ -24,26 +23,20 @@ func TestMovesToAnotherServer(t *testing.T) {
 		nodes = append(nodes, servertest.Start(t, cfg))
 	}
 	chatting(t, nodes[1].Addr, "alice", "bob")
-	alice := spartan.New(nodes[1].Addr, "alice")
+	alice := newPeer(t, nodes[1].Addr, "alice")
 	bob := startCLI(t, "bob", "-server", nodes[0].Addr+","+nodes[1].Addr)
 	bob.typeLine(t, "alice")
 	bob.screen.Expect(t, wait, "[bob] > ")
-	if _, err := alice.SendText(t.Context(), "bob", "before", spartan.NewMessageID()); err != nil {
-		t.Fatal(err)
-	}
+	alice.say(t, "bob", "before")
 	bob.screen.Expect(t, wait, "[alice] before")
 
 	if err := nodes[0].Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alice.SendText(t.Context(), "bob", "while moving", spartan.NewMessageID()); err != nil {
-		t.Fatal(err)
-	}
+	alice.say(t, "bob", "while moving")
 	bob.screen.Expect(t, wait, "[Spartan] Lost connection to Spartan Server; reconnecting...",
 		"[Spartan] Moved to Spartan Server at "+nodes[1].Addr+".", "[alice] while moving")
-	if _, err := alice.SendText(t.Context(), "bob", "after", spartan.NewMessageID()); err != nil {
-		t.Fatal(err)
-	}
+	alice.say(t, "bob", "after")
 	bob.screen.Expect(t, wait, "[alice] after")
 	bob.typeLine(t, "still here") // sends through the second server
 	bob.screen.Expect(t, wait, "still here\n[bob] > ")
@@ -71,7 +64,7 @@ func TestTranscriptAcrossNodes(t *testing.T) {
 		"[Spartan] User list: bob,charlie,eve,foo,bar,baz,qux\n",
 		"[Spartan] Enter a user whom you want to chat with: ")
 	alice.typeLine(t, "bob")
-	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[Spartan] bob is offline; your messages will wait for them.\n")
+	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[Spartan] bob has not set up encryption yet; your messages will be sent when bob connects.\n")
 	alice.typeLine(t, "Hey Bob!")
 	alice.screen.Expect(t, wait, "Hey Bob!\n[alice] > ")
 

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	spartan "github.com/spartan-messenger/spartan/clients/go"
-	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/servertest"
 )
@@ -61,27 +59,6 @@ func chatting(tb testing.TB, addr, a, b string) {
 	}
 }
 
-// texts follows user's inbox and sends the text of each message on the
-// returned channel.
-func texts(tb testing.TB, addr, user string) <-chan string {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	sub := spartan.New(addr, user).Subscribe(ctx, spartan.SubscribeOptions{})
-	out := make(chan string, 100)
-	go func() {
-		for u := range sub.C {
-			if m := u.Message; m != nil && m.GetType() == spartanv1.MessageType_MESSAGE_TYPE_TEXT {
-				out <- fmt.Sprintf("[%s] %s", m.GetSender(), spartan.Text(m))
-			}
-		}
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		_ = sub.Err()
-	})
-	return out
-}
-
 func timeout() <-chan time.Time { return time.After(wait) }
 
 func wantTexts(tb testing.TB, got <-chan string, want ...string) {
@@ -105,6 +82,7 @@ func TestTypedWhileServerDown(t *testing.T) {
 	t.Parallel()
 	srv := startRestartable(t, config.StoreBolt)
 	chatting(t, srv.addr, "alice", "bob")
+	bobPeer := newPeer(t, srv.addr, "bob")
 	alice := startCLI(t, "alice", "-server", srv.addr)
 	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
 	alice.typeLine(t, "bob")
@@ -121,7 +99,7 @@ func TestTypedWhileServerDown(t *testing.T) {
 
 	srv.start()
 	alice.screen.Expect(t, wait, "[Spartan] Reconnected.", "[Spartan] Sent 3 waiting messages.")
-	bob := texts(t, srv.addr, "bob")
+	bob := bobPeer.texts(t)
 	wantTexts(t, bob, "[alice] one", "[alice] two", "[alice] three")
 
 	alice.typeLine(t, "four") // the outbox is empty again: straight through
@@ -134,6 +112,7 @@ func TestUnsentToldOnExit(t *testing.T) {
 	t.Parallel()
 	srv := startRestartable(t, config.StoreMemory)
 	chatting(t, srv.addr, "alice", "bob")
+	newPeer(t, srv.addr, "bob")
 	alice := startCLI(t, "alice", "-server", srv.addr)
 	alice.typeLine(t, "bob")
 	alice.screen.Expect(t, wait, "[alice] > ")
@@ -183,7 +162,7 @@ func TestPastePacedByTheServer(t *testing.T) {
 	cfg.Rate.Calls, cfg.Rate.WindowSeconds, cfg.Rate.Burst = 40, 1, 10
 	srv := servertest.Start(t, cfg)
 	chatting(t, srv.Addr, "alice", "bob")
-	bob := texts(t, srv.Addr, "bob")
+	bob := newPeer(t, srv.Addr, "bob").texts(t)
 	alice := startCLI(t, "alice", "-server", srv.Addr)
 	alice.typeLine(t, "bob")
 	alice.screen.Expect(t, wait, "[alice] > ")

@@ -91,10 +91,12 @@ func TestNoStaleReminder(t *testing.T) {
 func TestPresence(t *testing.T) {
 	t.Parallel()
 	addr, _ := startServer(t)
+	bobKeys := t.TempDir()
+	newPeerIn(t, addr, "bob", bobKeys) // bob has a key: only offline
 	alice := startCLI(t, "alice", "-server", addr)
 	alice.typeLine(t, "bob")
 	alice.screen.Expect(t, wait, "[Spartan] You are now ready to chat with bob.\n", "[Spartan] bob is offline; your messages will wait for them.\n")
-	bob := startCLI(t, "bob", "-server", addr)
+	bob := startCLI(t, "bob", "-server", addr, "-key-dir", bobKeys)
 	alice.screen.Expect(t, wait, "[Spartan] bob is online.\n")
 	bob.screen.Expect(t, wait, "Enter 'yes' to accept")
 	bob.typeLine(t, "/users")

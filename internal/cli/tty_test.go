@@ -24,6 +24,7 @@ type ttySession struct {
 
 func startTTY(tb testing.TB, args ...string) *ttySession {
 	tb.Helper()
+	args = withKeyDir(tb, args)
 	master, slave, err := pty.Open()
 	if err != nil {
 		tb.Fatalf("open a pseudo-terminal: %v", err)
@@ -66,7 +67,7 @@ func TestTTYPasteLongLine(t *testing.T) {
 	t.Parallel()
 	addr, _ := startServer(t)
 	chatting(t, addr, "alice", "bob")
-	bob := texts(t, addr, "bob")
+	bob := newPeer(t, addr, "bob").texts(t)
 	alice := startTTY(t, "alice", "-server", addr)
 	alice.typeKeys(t, "bob\r")
 	alice.screen.Expect(t, wait, "[alice] > ")
@@ -81,14 +82,13 @@ func TestTTYMessageWhileTyping(t *testing.T) {
 	t.Parallel()
 	addr, _ := startServer(t)
 	chatting(t, addr, "alice", "bob")
+	bob := newPeer(t, addr, "bob")
 	alice := startTTY(t, "alice", "-server", addr)
 	alice.typeKeys(t, "bob\r")
 	alice.screen.Expect(t, wait, "[alice] > ")
 	alice.typeKeys(t, "half typ")
 	alice.screen.Expect(t, wait, "half typ")
-	if _, err := spartan.New(addr, "bob").SendText(t.Context(), "alice", "hi there", spartan.NewMessageID()); err != nil {
-		t.Fatal(err)
-	}
+	bob.say(t, "alice", "hi there")
 	alice.screen.Expect(t, wait, "\r\x1b[J[bob] hi there\r\n[alice] > half typ")
 }
 

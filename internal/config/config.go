@@ -20,7 +20,8 @@ type Config struct {
 	Port int `koanf:"port"`
 	// Users are the users of the server, in the order clients list them.
 	Users []string `koanf:"users"`
-	// Groups maps a group's name to its members (group chats come later).
+	// Groups maps a group's name to its members: groups that exist from the
+	// start, whose members change only here.
 	Groups map[string][]string `koanf:"groups"`
 	// MaxMessageBytes is the largest message payload accepted.
 	MaxMessageBytes int `koanf:"max_message_bytes"`

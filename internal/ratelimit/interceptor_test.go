@@ -31,7 +31,8 @@ func TestClassesOfTheProto(t *testing.T) {
 	want := map[string]string{
 		"Login": "login", "RequestChat": "request", "AnswerChat": "request",
 		"SendMsg": "send", "ReceiveMsg": "stream", "Ack": "ack",
-		"PublishKey": "keys", "GetKey": "keys",
+		"PublishKey": "keys", "GetKey": "keys", "GetKeys": "keys",
+		"CreateGroup": "request", "AddMember": "request", "LeaveGroup": "request", "ShareGroupKey": "keys",
 	}
 	for m, class := range want {
 		if got["/spartan.v1.ChatService/"+m] != class {

@@ -54,6 +54,10 @@ func start(tb testing.TB, aof bool) *Server {
 	return s
 }
 
+// Dir is the server's directory: its log, and its append-only file when
+// durable.
+func (s *Server) Dir() string { return s.dir }
+
 // Restart starts the server again (after Stop) on the same port and
 // directory.
 func (s *Server) Restart() {

@@ -126,6 +126,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	s.messages = messages
 	opts := chat.Options{
 		Users:      cfg.Users,
+		Groups:     cfg.Groups,
 		MaxPayload: cfg.MaxMessageBytes,
 		MaxPending: cfg.MaxPendingMessages,
 		NewID:      func() string { return uuid.Must(uuid.NewV7()).String() },

@@ -6,6 +6,13 @@ fallback), started on a
 free loopback port with a temporary configuration and stopped by PID. Client
 processes (``client.py``, the Go CLI) are driven through pipes; every read
 has a deadline, so a missing line fails the test instead of hanging it.
+
+Keys: nothing a test runs writes to the real config directory. Every spawned
+process gets ``XDG_CONFIG_HOME`` in the test's temporary directory, and
+``client_py`` gives client.py ``--key-dir <tmp>/keys/<user>`` (:func:`key_dir`),
+the directory the ``clients`` fixture's library clients use too: a user's
+client.py and library client share one identity, as the Go CLI and client.py
+of one user do. ``clients`` seal what they send (``plain_clients`` do not).
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ HERE = Path(__file__).resolve().parent
 PYDIR = HERE.parent
 sys.path.insert(0, str(PYDIR))
 
-from spartan_client import SpartanClient  # noqa: E402
+from spartan_client import SpartanClient, SpartanError  # noqa: E402
 from spartan_client import pb as _pb  # noqa: E402
+from spartan_keystore import KeyStore  # noqa: E402
 
 MESSAGE_TYPE_PRESENCE = _pb.MESSAGE_TYPE_PRESENCE
 #: The notice a stream starts with when the client's position is from an
@@ -195,6 +203,17 @@ class Proc:
                 pipe.close()
             except OSError:
                 pass
+
+
+def expect_all(proc: Proc, *texts: str, timeout: float = WAIT) -> None:
+    """Expects every text after the last match, in any order, and moves past the last of them."""
+    start, end = proc.pos, proc.pos
+    for text in texts:
+        m = proc.out.wait_for(re.compile(re.escape(text)), start, timeout)
+        if m is None:
+            pytest.fail(f"{proc.name}: no {text!r} within {timeout}s\n{proc.describe()}")
+        end = max(end, m.end())
+    proc.pos = end
 
 
 #: The send rate of a test server unless the test names one: generous, so that
@@ -420,9 +439,31 @@ def server(start_server) -> Server:
     return start_server()
 
 
+def keys_home(tmp_path: Path) -> Path:
+    """The directory of a test's key directories, one per user (see key_dir)."""
+    return tmp_path / "keys"
+
+
 @pytest.fixture
-def clients(server):
-    """Returns make(user) -> SpartanClient for the ``server`` fixture; closes them at the end."""
+def key_dir(tmp_path):
+    """Returns dir(user) -> Path: the key directory of ``user`` in this test, the one
+    ``client_py`` gives client.py (``--key-dir``) and ``clients`` use."""
+
+    def dir_of(user: str) -> Path:
+        return keys_home(tmp_path) / user
+
+    return dir_of
+
+
+#: Publishing a key fails for these without the test being wrong: an unknown
+#: or empty user (a test of that error), a server that is down.
+_PUBLISH_MAY_FAIL = {"NOT_FOUND", "INVALID_ARGUMENT", "UNAVAILABLE"}
+
+
+@pytest.fixture
+def plain_clients(server):
+    """Returns make(user, srv=None) -> SpartanClient without keys (everything in
+    plaintext) for the ``server`` fixture, or ``srv``; closes them at the end."""
     made: List[SpartanClient] = []
 
     def make(user: str, srv: Optional[Server] = None) -> SpartanClient:
@@ -435,12 +476,43 @@ def clients(server):
         c.close()
 
 
+def with_keys(client: SpartanClient, directory: Path) -> SpartanClient:
+    """Gives ``client`` the keys of ``directory`` (made on first use) and publishes
+    its key; returns it. From then on it seals what it sends and opens what it
+    gets (``client.open(msg).text``)."""
+    client.use_keys(KeyStore.open(directory, client.user))
+    try:
+        client.publish_key()
+    except SpartanError as err:
+        if err.code.name not in _PUBLISH_MAY_FAIL:
+            raise
+    return client
+
+
 @pytest.fixture
-def spawn():
+def clients(plain_clients, key_dir):
+    """Returns make(user, srv=None) -> SpartanClient that seals what it sends and
+    opens what it gets (``client.open(msg).text``), with ``key_dir(user)`` (the
+    keys of the user's client.py in this test), its key published on creation."""
+
+    def make(user: str, srv: Optional[Server] = None) -> SpartanClient:
+        c = plain_clients(user, srv)
+        return with_keys(c, key_dir(user)) if user else c
+
+    return make
+
+
+@pytest.fixture
+def spawn(tmp_path):
     """Returns spawn(argv, name, **popen) -> Proc (``popen``: more subprocess.Popen
-    arguments, preexec_fn say); every process is ended by PID at the end."""
+    arguments, preexec_fn say); every process is ended by PID at the end.
+
+    Their ``XDG_CONFIG_HOME`` is ``<tmp>/config``: a client without ``--key-dir``
+    keeps its keys there, never in the user's own config directory."""
     procs: List[Proc] = []
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", XDG_CONFIG_HOME=str(config))
 
     def start(argv: List[str], name: str, **popen) -> Proc:
         proc = Proc(argv, name, env, **popen)
@@ -453,11 +525,17 @@ def spawn():
 
 
 @pytest.fixture
-def client_py(spawn):
-    """Returns run(user, server, *args, **popen) -> Proc running client.py."""
+def client_py(spawn, key_dir):
+    """Returns run(user, server, *args, keys=True, **popen) -> Proc running client.py.
 
-    def run(user: str, target: str, *args: str, **popen) -> Proc:
-        return spawn([sys.executable, str(CLIENT_PY), user, "--server", target, *args], f"client.py {user}", **popen)
+    With ``keys`` (and no ``--key-dir`` in ``args``) client.py gets
+    ``--key-dir key_dir(user)``; without, it uses its default directory
+    (under the spawn fixture's XDG_CONFIG_HOME)."""
+
+    def run(user: str, target: str, *args: str, keys: bool = True, **popen) -> Proc:
+        extra = ["--key-dir", str(key_dir(user))] if keys and "--key-dir" not in args else []
+        argv = [sys.executable, str(CLIENT_PY), user, "--server", target, *extra, *args]
+        return spawn(argv, f"client.py {user}", **popen)
 
     return run
 
@@ -465,13 +543,19 @@ def client_py(spawn):
 class Inbox:
     """A ReceiveMsg stream read on a thread into a queue, for reads with deadlines.
 
-    Presence events (live only, seq 0) are left out unless ``presence`` is true.
+    Presence events (live only, seq 0) are left out unless ``presence`` is
+    true, and so are MESSAGE_TYPE_KEY_PUBLISHED events (a client.py, or a
+    ``clients`` client, publishes its key as it starts) unless ``key_events``
+    is true.
     """
 
-    def __init__(self, client: SpartanClient, seq: int = 0, presence: bool = False, epoch: str = ""):
+    def __init__(
+        self, client: SpartanClient, seq: int = 0, presence: bool = False, epoch: str = "", key_events: bool = False
+    ):
         import queue
 
         self.presence = presence
+        self.key_events = key_events
         self._queue: "queue.Queue" = queue.Queue()
         self.sub = client.receive(seq, epoch)
         self.error = None
@@ -482,6 +566,8 @@ class Inbox:
         try:
             for msg in self.sub:
                 if msg.type == MESSAGE_TYPE_PRESENCE and not self.presence:
+                    continue
+                if msg.type == _pb.MESSAGE_TYPE_KEY_PUBLISHED and not self.key_events:
                     continue
                 self._queue.put(msg)
         except Exception as err:  # noqa: BLE001 - handed to the test
@@ -544,11 +630,14 @@ def wait_online(observer: SpartanClient, *users: str, timeout: float = WAIT) -> 
 
 @pytest.fixture
 def inbox():
-    """Returns open(client, seq=0, presence=False, epoch="") -> Inbox; every stream is cancelled at the end."""
+    """Returns open(client, seq=0, presence=False, epoch="", key_events=False) -> Inbox;
+    every stream is cancelled at the end."""
     opened: List[Inbox] = []
 
-    def open_(client: SpartanClient, seq: int = 0, presence: bool = False, epoch: str = "") -> Inbox:
-        ib = Inbox(client, seq, presence, epoch)
+    def open_(
+        client: SpartanClient, seq: int = 0, presence: bool = False, epoch: str = "", key_events: bool = False
+    ) -> Inbox:
+        ib = Inbox(client, seq, presence, epoch, key_events)
         opened.append(ib)
         return ib
 

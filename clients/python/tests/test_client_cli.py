@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from conftest import CLIENT_PY, bin_dir
-from spartan_client import pb, text_of
+from conftest import CLIENT_PY, bin_dir, expect_all
+from spartan_client import pb
 
 READY = "[Spartan] You are now ready to chat with {}."
+NO_KEY = "[Spartan] {0} has not set up encryption yet; your messages will be sent when {0} connects."
 CHOOSE = "[Spartan] Enter a user whom you want to chat with: "
 REQUEST = "[Spartan] {} is requesting to chat with you. Enter 'yes' to accept or different user: "
 
@@ -23,7 +24,12 @@ def greet(proc, port: int, others: str) -> None:
 
 
 def test_brief_transcript(server, client_py, clients):
-    """The brief's two terminals: alice asks bob and writes first, bob accepts and answers."""
+    """The brief's two terminals: alice asks bob and writes first, bob accepts and answers.
+
+    bob has never connected, so he has no key yet: alice is told that her
+    messages wait for him (in place of "bob is offline"), and "Hey Bob!"
+    waits in her outbox.json until bob's client publishes his key; then it
+    goes, sealed, and reaches bob when he accepts."""
     alice = client_py("alice", server.target)
     greet(alice, server.port, "bob,charlie,eve")
     alice.expect(CHOOSE)
@@ -38,7 +44,7 @@ def test_brief_transcript(server, client_py, clients):
         "[Spartan] User list: bob,charlie,eve\n"
         "[Spartan] Enter a user whom you want to chat with: bob\n"
         "[Spartan] You are now ready to chat with bob.\n"
-        "[Spartan] bob is offline; your messages will wait for them.\n"
+        "[Spartan] bob has not set up encryption yet; your messages will be sent when bob connects.\n"
         "[alice] > Hey Bob!\n"
         "[alice] > "
     )
@@ -53,7 +59,8 @@ def test_brief_transcript(server, client_py, clients):
     bob.send("Hi Alice!")
     bob.expect("Hi Alice!\n")  # the echo after the prompt
 
-    alice.expect("[Spartan] bob accepted your chat request.\n")
+    expect_all(alice, "[Spartan] bob has set up encryption; sent 1 waiting message.\n",
+               "[Spartan] bob accepted your chat request.\n")
     alice.expect("[bob] Hi Alice!\n")
     alice.expect("[alice] > ")
 
@@ -70,7 +77,7 @@ def test_brief_transcript(server, client_py, clients):
     sub = bob_client.receive(0)
     first = next(m for m in sub if m.type != pb.MESSAGE_TYPE_PRESENCE)
     sub.cancel()
-    assert (first.seq, first.payload) == (3, b"after")
+    assert (first.seq, first.encryption, bob_client.open(first).text) == (3, pb.ENCRYPTION_E2E, "after")
 
 
 def test_request_arrives_at_choose_prompt(server, client_py):
@@ -103,6 +110,8 @@ def test_decline_by_choosing_another_user(server, client_py, clients):
 
     bob = client_py("bob", server.target)
     bob.expect(REQUEST.format("alice"))
+    # bob's key reached alice's client, which sent her message: it waits on the server.
+    alice.expect("[Spartan] bob has set up encryption; sent 1 waiting message.\n")
     bob.send("zed")  # unknown: asked again
     bob.expect('[Spartan] There is no user named "zed".')
     bob.expect(REQUEST.format("alice"))
@@ -172,7 +181,7 @@ def test_commands(server, client_py, clients):
     alice.expect("[alice] > ")
     alice.send("hi eve")
     alice.expect("[alice] > ")
-    assert [m.payload for m in clients("eve").history("alice").messages] == [b"hi eve"]
+    assert [clients("eve").open(m) for m in clients("eve").history("alice").messages] == [(b"hi eve", False)]
     # /chat with someone new asks them.
     alice.send("/chat charlie")
     alice.expect(READY.format("charlie"))
@@ -181,14 +190,29 @@ def test_commands(server, client_py, clients):
     assert alice.wait() == 0, alice.describe()
 
 
-def test_rejected_send_says_why(start_server, client_py, clients):
-    srv = start_server(max_message_bytes=8)
+def test_a_message_too_long_to_seal_is_refused_before_sending(start_server, client_py, clients, inbox):
+    """max_message_bytes bounds the sealed payload: the plaintext may have 29 bytes fewer
+    (40 - 29 = 11). A longer one (in UTF-8 bytes, not characters) is refused by the
+    client, nothing sent; one of exactly 11 bytes goes."""
+    srv = start_server(max_message_bytes=40)
+    bob = clients("bob", srv)
+    bob_inbox = inbox(bob)
     alice = client_py("alice", srv.target)
     alice.expect(CHOOSE)
     alice.send("bob")
     alice.expect(READY.format("bob"))
+    bob.answer_chat("alice")
+    alice.expect("[Spartan] bob accepted your chat request.\n")
     alice.send("this is far too long")
-    alice.expect("[Spartan] Not sent: the message from alice to bob is 20 bytes; the limit is 8.\n")
+    alice.expect("[Spartan] Not sent: the message is 20 bytes; the limit is 11.\n")
+    alice.send("ééééé é")  # 7 characters, 13 bytes
+    alice.expect("[Spartan] Not sent: the message is 13 bytes; the limit is 11.\n")
+    alice.send("eleven byte")
+    assert [m.type for m in bob_inbox.take(1)] == [pb.MESSAGE_TYPE_CHAT_REQUEST]
+    (msg,) = bob_inbox.take(1)
+    assert (len(msg.payload), bob.open(msg).text) == (40, "eleven byte")
+    assert bob_inbox.quiet(0.3)
+    assert "Not sent: the message from" not in alice.out.text, alice.describe()
 
 
 PACING = (
@@ -215,14 +239,14 @@ def test_a_paste_of_100_lines_is_paced_by_the_server_and_arrives_whole(start_ser
     alice.popen.stdin.write("".join(f"{line}\n" for line in lines).encode())  # pasted at once
     alice.popen.stdin.flush()
     msgs = bob_inbox.take(100)
-    assert [text_of(m) for m in msgs] == lines
+    assert [bob.open(m).text for m in msgs] == lines
     assert {(m.sender, m.type) for m in msgs} == {("alice", pb.MESSAGE_TYPE_TEXT)}
     assert len({m.client_msg_id for m in msgs}) == 100
     alice.expect(PACING)
     sent = alice.expect(r"\[Spartan\] Sent (\d+) waiting messages?\.\n", regex=True)
     assert 0 < int(sent.group(1)) < 100
     assert bob_inbox.quiet(0.5)  # nothing twice
-    assert [text_of(m) for m in bob.last_messages("alice", 200)] == lines
+    assert [bob.open(m).text for m in bob.last_messages("alice", 200)] == lines
     alice.send("/quit")
     assert alice.wait() == 0, alice.describe()
     assert alice.out.text.count("The server is pacing") == 1, alice.describe()
@@ -377,8 +401,8 @@ def test_messages_are_sent_as_typed(server, client_py, clients):
     alice.send("  /users ")
     alice.expect("[Spartan] User list: bob,charlie,eve\n")
     alice.expect("[alice] > ")
-    payloads = [m.payload for m in bob_api.history("alice").messages]
-    assert payloads == [b"  two spaces on each side  ", b"\tindented"]
+    texts = [bob_api.open(m).text for m in bob_api.history("alice").messages]
+    assert texts == ["  two spaces on each side  ", "\tindented"]
     alice.send("/history")
     alice.expect("[alice]   two spaces on each side  \n[alice] \tindented\n")
 
@@ -450,7 +474,7 @@ def test_reconnects_to_restarted_server(server, client_py, clients, inbox):
     alice.expect("[bob] welcome back\n")
     alice.send("glad to be back")
     msg = bob_inbox.take(1)[0]
-    assert msg.payload == b"glad to be back"
+    assert bob_api.open(msg).text == "glad to be back"
     assert "is requesting to chat" not in alice.out.text
     # Nothing was shown twice.
     assert alice.out.text.count("bob accepted your chat request.") == 1
@@ -540,11 +564,14 @@ def test_mixed_conversation_with_go_cli(server, client_py, spawn):
 
 
 def test_client_module_imports_without_extra_dependencies():
-    """client.py and spartan_client.py use only the standard library, grpcio, grpcio-status and protobuf."""
+    """client.py and the modules it uses need only the standard library, grpcio,
+    grpcio-status, protobuf and PyCryptodome (``Crypto``)."""
     import ast
 
-    allowed = set(sys.stdlib_module_names) | {"grpc", "grpc_status", "google", "spartan", "spartan_client"}
-    for path in (CLIENT_PY, CLIENT_PY.parent / "spartan_client.py"):
+    ours = {"spartan", "spartan_client", "spartan_e2e", "spartan_keystore"}
+    allowed = set(sys.stdlib_module_names) | {"grpc", "grpc_status", "google", "Crypto"} | ours
+    for name in ("client.py", "spartan_client.py", "spartan_e2e.py", "spartan_keystore.py"):
+        path = CLIENT_PY.parent / name
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):

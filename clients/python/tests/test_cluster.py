@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 import client
-from conftest import WAIT, free_port, kill
+from conftest import WAIT, free_port, kill, with_keys
 from spartan_client import InboxFollower, SpartanClient, SpartanError, pb, split_targets, text_of
 from test_outbox import FakeConsole
 
@@ -207,10 +207,10 @@ class Recorder:
         return out
 
 
-def test_the_follower_starts_on_the_next_server_when_the_first_is_down(server, clients):
-    alice = clients("alice")
+def test_the_follower_starts_on_the_next_server_when_the_first_is_down(server, plain_clients):
+    alice = plain_clients("alice")
     alice.request_chat("bob")
-    clients("bob").answer_chat("alice")
+    plain_clients("bob").answer_chat("alice")
     alice.send("bob", "waiting for you")
     dead = f"127.0.0.1:{free_port()}"
     bob = SpartanClient(f"{dead},{server.target}", "bob", timeout=WAIT)
@@ -288,7 +288,7 @@ def test_the_follower_gives_up_only_when_no_server_answers(cluster):
 # -- client.py, against a cluster -------------------------------------------------------------
 
 
-def test_client_py_moves_to_the_next_server_when_its_own_is_killed(cluster, client_py):
+def test_client_py_moves_to_the_next_server_when_its_own_is_killed(cluster, client_py, key_dir):
     """bob follows on node1 of node1,node2; alice chats with him on node2; node1 is killed.
 
     bob's client says it moved, once, and everything alice sends during and
@@ -299,7 +299,7 @@ def test_client_py_moves_to_the_next_server_when_its_own_is_killed(cluster, clie
     bob = client_py("bob", f"{node1.target},{node2.target}")
     bob.expect(f"[Spartan] Connected to Spartan Server at port {node1.port}.\n")
     bob.expect(CHOOSE)
-    alice = node2.client("alice")
+    alice = with_keys(node2.client("alice"), key_dir("alice"))
     try:
         alice.request_chat("bob")
         bob.expect(REQUEST.format("alice"))
@@ -335,7 +335,7 @@ def test_client_py_moves_to_the_next_server_when_its_own_is_killed(cluster, clie
         # or straight to node2, whichever came first).
         deadline = time.monotonic() + WAIT
         while True:
-            from_bob = [text_of(m) for m in alice.last_messages("bob", 50) if m.sender == "bob"]
+            from_bob = [alice.open(m).text for m in alice.last_messages("bob", 50) if m.sender == "bob"]
             if len(from_bob) >= 2 or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
@@ -391,7 +391,7 @@ def test_brief_transcript_across_two_nodes(cluster, client_py):
     alice.expect(CHOOSE)
     alice.send("bob")
     alice.expect("[Spartan] You are now ready to chat with bob.\n")
-    alice.expect("[Spartan] bob is offline; your messages will wait for them.\n")
+    alice.expect("[Spartan] bob has not set up encryption yet; your messages will be sent when bob connects.\n")
     alice.send("Hey Bob!")
     alice.expect("[alice] > ")
 
@@ -406,7 +406,11 @@ def test_brief_transcript_across_two_nodes(cluster, client_py):
     alice.expect("[bob] Hi Alice!\n")
     # Presence travels by pub/sub, the acceptance through the store: across
     # nodes either may come first.
-    for line in ("[Spartan] bob is online.\n", "[Spartan] bob accepted your chat request.\n"):
+    for line in (
+        "[Spartan] bob has set up encryption; sent 1 waiting message.\n",
+        "[Spartan] bob is online.\n",
+        "[Spartan] bob accepted your chat request.\n",
+    ):
         assert line in alice.out.text, alice.describe()
     assert "alice is offline" not in bob.out.text, bob.describe()
     for proc in (alice, bob):

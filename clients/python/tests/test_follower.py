@@ -12,6 +12,12 @@ from conftest import LOST_NOTE, WAIT
 from spartan_client import InboxFollower, SpartanError, pb, text_of
 
 
+@pytest.fixture
+def clients(plain_clients):
+    """These tests are about the inbox follower: payloads travel as plaintext, for the tests to read."""
+    return plain_clients
+
+
 def chatting(clients, a: str, b: str):
     ca, cb = clients(a), clients(b)
     ca.request_chat(b)

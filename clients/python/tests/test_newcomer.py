@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import CLIENT_PY, LOST_NOTE, PYDIR, WAIT, wait_online
+from conftest import CLIENT_PY, LOST_NOTE, PYDIR, WAIT, expect_all, wait_online
 from spartan_client import pb
 
 READY = "[Spartan] You are now ready to chat with {}."
@@ -27,17 +27,6 @@ NOT_YET = (
     "What you type waits and is sent, in order, when it is back."
 )
 LOST = "[Spartan] Lost connection to Spartan Server; reconnecting..."
-
-
-def expect_all(proc, *texts: str, timeout: float = WAIT) -> None:
-    """Expects every text after the last match, in any order, and moves past the last of them."""
-    start, end = proc.pos, proc.pos
-    for text in texts:
-        m = proc.out.wait_for(re.compile(re.escape(text)), start, timeout)
-        if m is None:
-            pytest.fail(f"{proc.name}: no {text!r} within {timeout}s\n{proc.describe()}")
-        end = max(end, m.end())
-    proc.pos = end
 
 
 def chatting_with_bob(proc, bob_api) -> None:
@@ -69,12 +58,13 @@ def test_lines_typed_while_the_server_is_down_are_sent_when_it_is_back(server, c
     server.start()  # the same port, the same data file
     expect_all(alice, "[Spartan] Reconnected.\n", "[Spartan] Sent 2 waiting messages.\n", timeout=15)
     bob = clients("bob", server)
-    assert [m.payload for m in bob.history("alice").messages] == [b"before", b"are you there?", b"second, in order"]
+    texts = [bob.open(m).text for m in bob.history("alice").messages]
+    assert texts == ["before", "are you there?", "second, in order"]
     assert alice.out.text.count("Not sent yet") == 1
     # Once the outbox is empty, lines go straight out again.
     alice.send("after")
     alice.expect("after\n[alice] > ")  # the echo, then the prompt once it is sent
-    assert bob.history("alice").messages[-1].payload == b"after"
+    assert bob.open(bob.history("alice").messages[-1]).text == "after"
     alice.send("/quit")
     assert alice.wait() == 0, alice.describe()
     assert "not sent" not in alice.out.text
@@ -225,7 +215,8 @@ def test_decline_command(server, client_py, clients, inbox):
         "[Spartan] Commands: /chat USER switches to USER (accepting their request), "
         "/decline USER declines USER's request,\n",
         "[Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,\n",
-        "[Spartan] /help shows this, /quit (or Ctrl-D) leaves. Up and Down recall earlier lines.\n",
+        "[Spartan] /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.\n",
+        "[Spartan] Up and Down recall earlier lines.\n",
     )
     alice.send("/quit")
     assert alice.wait() == 0, alice.describe()
@@ -275,11 +266,12 @@ def users_until(proc, expected: str) -> None:
 
 
 def test_presence_of_the_partner_and_users(server, client_py, clients, inbox):
+    bob = clients("bob")  # has a key: alice is told he is offline, not that he has no key
     alice = client_py("alice", server.target)
     alice.expect(CHOOSE)
     alice.send("bob")
     alice.expect(READY.format("bob") + "\n" + OFFLINE.format("bob") + "\n")
-    bob_stream = inbox(clients("bob"))
+    bob_stream = inbox(bob)
     alice.expect("[Spartan] bob is online.\n")
     inbox(clients("charlie"), presence=True).take(1)  # connected; not the partner: nothing said
     users_until(alice, "[Spartan] User list: bob,charlie,eve\n[Spartan] Online now: bob,charlie.\n")
@@ -340,7 +332,7 @@ def test_missing_grpc_is_one_sentence_not_a_traceback():
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith("client.py needs grpcio, grpcio-status and protobuf"), done.stderr
+    assert done.stderr.startswith("client.py needs grpcio, grpcio-status, protobuf and pycryptodome"), done.stderr
     assert "make venv" in done.stderr and "../../.venv/bin/python client.py alice" in done.stderr
 
 
@@ -409,10 +401,13 @@ class Terminal:
         os.close(self.master)
 
 
-def test_a_line_begun_under_another_prompt_is_not_used(start_server, clients):
+def test_a_line_begun_under_another_prompt_is_not_used(start_server, clients, key_dir):
     """alice types "ba" at "Enter a user"; charlie's request replaces the prompt; "r" + Enter does nothing."""
     srv = start_server(users=["alice", "bob", "charlie", "bar"])
-    term = Terminal([sys.executable, str(CLIENT_PY), "alice", "--server", srv.target], str(PYDIR))
+    term = Terminal(
+        [sys.executable, str(CLIENT_PY), "alice", "--server", srv.target, "--key-dir", str(key_dir("alice"))],
+        str(PYDIR),
+    )
     try:
         term.expect(CHOOSE)
         term.type("ba")
@@ -436,9 +431,12 @@ def test_a_line_begun_under_another_prompt_is_not_used(start_server, clients):
         term.close()
 
 
-def test_long_lines_not_used_are_quoted_shortly(start_server, clients):
+def test_long_lines_not_used_are_quoted_shortly(start_server, clients, key_dir):
     srv = start_server(users=["alice", "bob", "charlie"])
-    term = Terminal([sys.executable, str(CLIENT_PY), "alice", "--server", srv.target], str(PYDIR))
+    term = Terminal(
+        [sys.executable, str(CLIENT_PY), "alice", "--server", srv.target, "--key-dir", str(key_dir("alice"))],
+        str(PYDIR),
+    )
     try:
         term.expect(CHOOSE)
         term.type("a rather long line that goes on")

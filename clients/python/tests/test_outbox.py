@@ -15,7 +15,8 @@ import grpc
 import pytest
 
 import client
-from spartan_client import SpartanClient, SpartanError, pb, text_of
+from spartan_client import SpartanClient, SpartanError, pb
+from spartan_keystore import KeyStore
 
 UNAVAILABLE = SpartanError(grpc.StatusCode.UNAVAILABLE, "connection refused")
 NOT_YET = (
@@ -64,8 +65,10 @@ class FakeConsole:
 class FakeClient:
     """Sends fail with the scripted errors (one per attempt, in order), then succeed.
 
-    ``tries`` records every attempt as (receiver, text, client_msg_id);
-    ``sent`` the (receiver, text) of those that succeeded.
+    It stands for the client and for its encryption (``ChatApp.e2e``: its
+    ``send_text`` is what ChatApp calls for every attempt). ``tries`` records
+    every attempt as (receiver, text, client_msg_id); ``sent`` the
+    (receiver, text) of those that succeeded.
     """
 
     user = "alice"
@@ -78,7 +81,7 @@ class FakeClient:
         self.logins = 0
         self.requests: List[str] = []
 
-    def send(self, receiver: str, text: str, client_msg_id=None):
+    def send_text(self, receiver: str, text: str, client_msg_id=None):
         self.attempts.append(time.monotonic())
         self.tries.append((receiver, text, client_msg_id))
         if self.failures:
@@ -87,6 +90,10 @@ class FakeClient:
                 raise err
         self.sent.append((receiver, text))
         return pb.SendMsgResponse(id=str(len(self.sent)))
+
+    def publish(self) -> bool:
+        """E2E.publish: the key is unchanged."""
+        return False
 
     def request_chat_response(self, peer: str):
         self.requests.append(peer)
@@ -102,6 +109,7 @@ class FakeClient:
 
 def chat_app(fake: FakeClient) -> client.ChatApp:
     app = client.ChatApp(fake, FakeConsole(), "127.0.0.1:3000", 30.0)
+    app.e2e = fake
     app.others = ["bob", "eve"]
     app.partner = "bob"
     app.partners.add("bob")
@@ -288,25 +296,27 @@ class LosesFirstAnswer(SpartanClient):
 
     lost = 0
 
-    def send(self, receiver, text, client_msg_id=None):
-        resp = super().send(receiver, text, client_msg_id=client_msg_id)
+    def send_payload(self, receiver, payload, encryption, client_msg_id=None):
+        resp = super().send_payload(receiver, payload, encryption, client_msg_id=client_msg_id)
         if not self.lost:
             self.lost += 1
             raise SpartanError(grpc.StatusCode.UNAVAILABLE, "the answer was lost")
         return resp
 
 
-def test_a_line_whose_answer_was_lost_is_stored_once(server, clients, inbox):
+def test_a_line_whose_answer_was_lost_is_stored_once(server, clients, inbox, key_dir):
     """Against the server: the outbox's retry of a line the server had stored
     (only its answer was lost) carries the same id, so bob gets it once."""
-    alice = LosesFirstAnswer(server.target, "alice", timeout=10.0)
+    alice = LosesFirstAnswer(server.target, "alice", timeout=10.0, keys=KeyStore.open(key_dir("alice"), "alice"))
     try:
+        alice.publish_key()
         alice.request_chat("bob")
         bob = clients("bob")
         bob.answer_chat("alice")
         bob_inbox = inbox(bob)
         assert bob_inbox.take(1)[0].type == pb.MESSAGE_TYPE_CHAT_REQUEST
         app = client.ChatApp(alice, FakeConsole(), server.target, 30.0)
+        app.e2e, app.keys = alice.e2e, alice.e2e.keys
         app.others, app.partner = ["bob", "charlie", "eve"], "bob"
         app.partners.add("bob")
         app.handle("only once, please")
@@ -315,9 +325,9 @@ def test_a_line_whose_answer_was_lost_is_stored_once(server, clients, inbox):
         app.on_reconnected()
         app.console.wait_for("[Spartan] Sent 1 waiting message.")
         (msg,) = bob_inbox.take(1)
-        assert (text_of(msg), msg.client_msg_id) == ("only once, please", queued.msg_id)
+        assert (bob.open(msg), msg.client_msg_id) == ((b"only once, please", False), queued.msg_id)
         assert bob_inbox.quiet(0.5)
-        assert [text_of(m) for m in bob.history("alice").messages] == ["only once, please"]
+        assert [bob.open(m).text for m in bob.history("alice").messages] == ["only once, please"]
         app.close()
     finally:
         alice.close()

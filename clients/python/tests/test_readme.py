@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from conftest import PYDIR, WAIT
+from spartan_client import pb
 
 README = PYDIR / "README.md"
 
@@ -23,8 +24,8 @@ def block_with(marker: str) -> str:
     return found[0]
 
 
-def run_example(code: str, target: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(PYDIR))
+def run_example(code: str, target: str, **env_vars: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(PYDIR), **env_vars)
     return subprocess.run(
         [sys.executable, "-c", code.replace("localhost:3000", target)],
         env=env,
@@ -44,6 +45,25 @@ def test_send_example_sends_a_message(server, clients):
     bob = clients("bob")
     bob.answer_chat("alice")
     assert [m.payload for m in bob.history("alice").messages] == [b"Hey Bob!"]
+
+
+def test_encrypted_send_example(server, clients, tmp_path):
+    """The example with keys writes them under XDG_CONFIG_HOME (here the test's own);
+    bob has a key, so the message goes sealed, and alice reads it back from History."""
+    example = block_with("keys=keys")
+    bob = clients("bob")  # publishes bob's key
+    bob.request_chat("alice")  # so that alice's request accepts, and History has the message
+    config = tmp_path / "xdg"
+    done = run_example(example, server.target, XDG_CONFIG_HOME=str(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "alice Hey Bob, sealed\n", done.stdout
+    assert (config / "spartan" / f"127.0.0.1_{server.port}" / "alice" / "identity.json").is_file()
+    (msg,) = bob.history("alice").messages
+    assert (msg.encryption, bob.open(msg).text) == (pb.ENCRYPTION_E2E, "Hey Bob, sealed")
+    # Without a key for the receiver, nothing is sent, and the example says so.
+    done = run_example(example.replace("bob", "eve"), server.target, XDG_CONFIG_HOME=str(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "eve has not set up encryption yet: nothing was sent\n", done.stdout
 
 
 def test_raw_stub_example(server):

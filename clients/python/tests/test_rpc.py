@@ -8,9 +8,15 @@ import grpc
 import pytest
 
 from conftest import LOST_NOTE, WAIT, wait_online
-from spartan_client import SpartanClient, SpartanError, pb, text_of
+from spartan_client import NoKeyError, SpartanClient, SpartanError, pb, text_of
 
 OK = grpc.StatusCode
+
+
+@pytest.fixture
+def clients(plain_clients):
+    """These tests are about the server's RPCs: payloads travel as plaintext, for the tests to read."""
+    return plain_clients
 
 
 def code_of(excinfo) -> grpc.StatusCode:
@@ -710,8 +716,74 @@ def test_history_errors(clients):
     assert list(clients("alice").history("bob").messages) == []
 
 
-def test_unknown_encryption_is_invalid(clients):
-    alice, _ = chatting(clients, "alice", "bob")
-    with pytest.raises(grpc.RpcError) as e:
-        alice.stub.SendMsg(pb.SendMsgRequest(user="alice", receiver="bob", payload=b"x", encryption=7), timeout=5)
-    assert e.value.code() == OK.INVALID_ARGUMENT
+def test_payload_and_encryption_are_kept_as_sent(clients, inbox):
+    """The server never reads a payload: whatever encryption a message says it has
+    (one it does not know too) and whatever bytes it carries come back as sent, on
+    the stream and in History; UNSPECIFIED is no longer rewritten as PLAINTEXT."""
+    alice, bob = chatting(clients, "alice", "bob")
+    bob_inbox = inbox(bob)
+    assert bob_inbox.take(1)[0].type == pb.MESSAGE_TYPE_CHAT_REQUEST
+    sent = [
+        (pb.ENCRYPTION_UNSPECIFIED, b"hi"),
+        (pb.ENCRYPTION_PLAINTEXT, b"hi"),
+        (pb.ENCRYPTION_E2E, b"\x01" + bytes(range(40))),
+        (7, b"\x09\x00\x01"),
+        (-1, b"\xc3\x28"),
+    ]
+    for i, (encryption, payload) in enumerate(sent):
+        alice.send_payload("bob", payload, encryption, client_msg_id=f"m-{i}")
+    got = bob_inbox.take(len(sent))
+    history = bob.history("alice").messages
+    for msgs in (got, history):
+        assert [(m.encryption, m.payload, m.client_msg_id) for m in msgs] == [
+            (e, p, f"m-{i}") for i, (e, p) in enumerate(sent)
+        ]
+
+
+# -- keys: PublishKey and GetKey ---------------------------------------------------
+
+
+def test_publish_key_then_get_key(clients):
+    alice, bob = clients("alice"), clients("bob")
+    key = bytes(range(32))
+    with pytest.raises(NoKeyError) as e:
+        bob.get_key("alice")
+    assert e.value.code == OK.NOT_FOUND and e.value.user == "alice"
+    assert "has not set up encryption" in e.value.details
+    assert alice.publish_key(key) is True
+    assert alice.publish_key(key) is False  # the same key again: nothing changes
+    assert bob.get_key("alice") == key
+
+
+def test_publish_key_refuses_a_bad_key(clients):
+    alice = clients("alice")
+    for bad in (b"", bytes(31), bytes(33), bytes(31) + b"\x80"):
+        with pytest.raises(SpartanError) as e:
+            alice.publish_key(bad)
+        assert code_of(e) == OK.INVALID_ARGUMENT, bad
+    with pytest.raises(ValueError):
+        alice.publish_key()  # a client without keys has none of its own
+
+
+def test_get_key_of_an_unknown_user(clients):
+    with pytest.raises(SpartanError) as e:
+        clients("alice").get_key("zed")
+    assert code_of(e) == OK.NOT_FOUND
+
+
+def test_a_new_key_tells_everyone_with_a_conversation(clients, inbox):
+    """A changed key puts one MESSAGE_TYPE_KEY_PUBLISHED event in the inbox of each
+    user who has a conversation with its owner; the same key again, none."""
+    alice, bob, charlie = clients("alice"), clients("bob"), clients("charlie")
+    alice.request_chat("bob")
+    alice_inbox = inbox(alice, key_events=True)
+    charlie_inbox = inbox(charlie, key_events=True)
+    bob.publish_key(bytes(range(32)))
+    (event,) = alice_inbox.take(1)
+    assert (event.type, event.sender, event.receiver) == (pb.MESSAGE_TYPE_KEY_PUBLISHED, "bob", "alice")
+    bob.publish_key(bytes(range(32)))
+    bob.publish_key(bytes(range(1, 33)))
+    (event,) = alice_inbox.take(1)
+    assert (event.type, event.sender) == (pb.MESSAGE_TYPE_KEY_PUBLISHED, "bob")
+    assert alice_inbox.quiet(0.3)
+    assert charlie_inbox.quiet(0.1)  # no conversation with bob

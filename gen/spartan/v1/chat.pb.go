@@ -47,6 +47,12 @@ const (
 	// MESSAGE_TYPE_KEY_PUBLISHED: `sender` published a new identity key
 	// (GetKey returns it).
 	MessageType_MESSAGE_TYPE_KEY_PUBLISHED MessageType = 7
+	// MESSAGE_TYPE_GROUP_CHANGED: `sender` made `group`, added someone to it
+	// or left it; `note` says what, and GetGroup returns the members now.
+	MessageType_MESSAGE_TYPE_GROUP_CHANGED MessageType = 8
+	// MESSAGE_TYPE_GROUP_KEY: `sender`'s sender key for `group`, sealed for
+	// the receiver in `payload` (ShareGroupKey).
+	MessageType_MESSAGE_TYPE_GROUP_KEY MessageType = 9
 )
 
 // Enum value maps for MessageType.
@@ -60,6 +66,8 @@ var (
 		5: "MESSAGE_TYPE_SYSTEM",
 		6: "MESSAGE_TYPE_PRESENCE",
 		7: "MESSAGE_TYPE_KEY_PUBLISHED",
+		8: "MESSAGE_TYPE_GROUP_CHANGED",
+		9: "MESSAGE_TYPE_GROUP_KEY",
 	}
 	MessageType_value = map[string]int32{
 		"MESSAGE_TYPE_UNSPECIFIED":   0,
@@ -70,6 +78,8 @@ var (
 		"MESSAGE_TYPE_SYSTEM":        5,
 		"MESSAGE_TYPE_PRESENCE":      6,
 		"MESSAGE_TYPE_KEY_PUBLISHED": 7,
+		"MESSAGE_TYPE_GROUP_CHANGED": 8,
+		"MESSAGE_TYPE_GROUP_KEY":     9,
 	}
 )
 
@@ -104,10 +114,16 @@ func (MessageType) EnumDescriptor() ([]byte, []int) {
 type Encryption int32
 
 const (
-	// ENCRYPTION_UNSPECIFIED is treated as ENCRYPTION_PLAINTEXT.
+	// ENCRYPTION_UNSPECIFIED: the sender did not say; clients read it as
+	// ENCRYPTION_PLAINTEXT. The server stores and returns the value it was
+	// given, whatever it is: it never reads a payload.
 	Encryption_ENCRYPTION_UNSPECIFIED Encryption = 0
-	// ENCRYPTION_PLAINTEXT: the payload is UTF-8 text.
+	// ENCRYPTION_PLAINTEXT: the payload is UTF-8 text, readable by the server.
 	Encryption_ENCRYPTION_PLAINTEXT Encryption = 1
+	// ENCRYPTION_E2E: the payload is end-to-end encrypted (docs/SECURITY.md):
+	// its first byte is the scheme's version (1: X25519, HKDF-SHA256,
+	// AES-256-GCM), and only the sender's and the receiver's clients can read it.
+	Encryption_ENCRYPTION_E2E Encryption = 2
 )
 
 // Enum value maps for Encryption.
@@ -115,10 +131,12 @@ var (
 	Encryption_name = map[int32]string{
 		0: "ENCRYPTION_UNSPECIFIED",
 		1: "ENCRYPTION_PLAINTEXT",
+		2: "ENCRYPTION_E2E",
 	}
 	Encryption_value = map[string]int32{
 		"ENCRYPTION_UNSPECIFIED": 0,
 		"ENCRYPTION_PLAINTEXT":   1,
+		"ENCRYPTION_E2E":         2,
 	}
 )
 
@@ -221,7 +239,8 @@ type Message struct {
 	Sender string `protobuf:"bytes,4,opt,name=sender,proto3" json:"sender,omitempty"`
 	// receiver is the user the message is addressed to.
 	Receiver string `protobuf:"bytes,5,opt,name=receiver,proto3" json:"receiver,omitempty"`
-	// group is the group the message was sent to, if any (reserved for group chats).
+	// group is the group the message was posted to, if any: every member
+	// gets a copy, with `receiver` set to that member.
 	Group string `protobuf:"bytes,6,opt,name=group,proto3" json:"group,omitempty"`
 	// sent_time is when the server accepted the message.
 	SentTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=sent_time,json=sentTime,proto3" json:"sent_time,omitempty"`
@@ -431,7 +450,9 @@ type LoginResponse struct {
 	ChatRequests []string `protobuf:"bytes,4,rep,name=chat_requests,json=chatRequests,proto3" json:"chat_requests,omitempty"`
 	// online lists the other users who have a stream open now, in configuration
 	// order. MESSAGE_TYPE_PRESENCE events on the stream say when this changes.
-	Online        []string `protobuf:"bytes,5,rep,name=online,proto3" json:"online,omitempty"`
+	Online []string `protobuf:"bytes,5,rep,name=online,proto3" json:"online,omitempty"`
+	// groups lists the groups the user is a member of, by name.
+	Groups        []string `protobuf:"bytes,6,rep,name=groups,proto3" json:"groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -497,6 +518,13 @@ func (x *LoginResponse) GetChatRequests() []string {
 func (x *LoginResponse) GetOnline() []string {
 	if x != nil {
 		return x.Online
+	}
+	return nil
+}
+
+func (x *LoginResponse) GetGroups() []string {
+	if x != nil {
+		return x.Groups
 	}
 	return nil
 }
@@ -821,7 +849,7 @@ type SendMsgRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// user is the caller, the sender.
 	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	// receiver is the user the message goes to.
+	// receiver is the user the message goes to; empty for a post to `group`.
 	Receiver string `protobuf:"bytes,2,opt,name=receiver,proto3" json:"receiver,omitempty"`
 	// payload is the message body, at most the server's max_message_bytes.
 	Payload []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
@@ -832,7 +860,10 @@ type SendMsgRequest struct {
 	// every retry of it. The server keeps the ids of each sender's newest 1,024
 	// messages and answers a repeat with the first answer, storing nothing new.
 	// Empty: no such check.
-	ClientMsgId   string `protobuf:"bytes,5,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	ClientMsgId string `protobuf:"bytes,5,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	// group posts the message to a group the caller is a member of, instead
+	// of to `receiver`: every other member gets it, in the group's one order.
+	Group         string `protobuf:"bytes,6,opt,name=group,proto3" json:"group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -898,6 +929,13 @@ func (x *SendMsgRequest) GetEncryption() Encryption {
 func (x *SendMsgRequest) GetClientMsgId() string {
 	if x != nil {
 		return x.ClientMsgId
+	}
+	return ""
+}
+
+func (x *SendMsgRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
 	}
 	return ""
 }
@@ -1079,7 +1117,11 @@ type HistoryRequest struct {
 	// before_seq: return messages before this sequence number; 0 for the newest.
 	BeforeSeq uint64 `protobuf:"varint,3,opt,name=before_seq,json=beforeSeq,proto3" json:"before_seq,omitempty"`
 	// page_size is how many messages to return: 0 means 50, at most 500.
-	PageSize      uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// group asks for the posts of a group instead of the conversation with
+	// `peer`: those since the caller joined it. Sequence numbers then count
+	// the group's posts.
+	Group         string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1140,6 +1182,13 @@ func (x *HistoryRequest) GetPageSize() uint32 {
 		return x.PageSize
 	}
 	return 0
+}
+
+func (x *HistoryRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
 }
 
 // HistoryResponse is one page of a conversation.
@@ -1355,6 +1404,107 @@ func (x *GetKeyRequest) GetPeer() string {
 	return ""
 }
 
+// GetKeysRequest asks for the public identity keys of several users.
+type GetKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// peers are the users whose keys are wanted (at most 1,000).
+	Peers         []string `protobuf:"bytes,2,rep,name=peers,proto3" json:"peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetKeysRequest) Reset() {
+	*x = GetKeysRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetKeysRequest) ProtoMessage() {}
+
+func (x *GetKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetKeysRequest.ProtoReflect.Descriptor instead.
+func (*GetKeysRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetKeysRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *GetKeysRequest) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+// GetKeysResponse carries public identity keys.
+type GetKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// keys maps a user to their X25519 public key; users without one are absent.
+	Keys          map[string][]byte `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetKeysResponse) Reset() {
+	*x = GetKeysResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetKeysResponse) ProtoMessage() {}
+
+func (x *GetKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetKeysResponse.ProtoReflect.Descriptor instead.
+func (*GetKeysResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetKeysResponse) GetKeys() map[string][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 // GetKeyResponse carries a public identity key.
 type GetKeyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1366,7 +1516,7 @@ type GetKeyResponse struct {
 
 func (x *GetKeyResponse) Reset() {
 	*x = GetKeyResponse{}
-	mi := &file_spartan_v1_chat_proto_msgTypes[18]
+	mi := &file_spartan_v1_chat_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1528,7 @@ func (x *GetKeyResponse) String() string {
 func (*GetKeyResponse) ProtoMessage() {}
 
 func (x *GetKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_spartan_v1_chat_proto_msgTypes[18]
+	mi := &file_spartan_v1_chat_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1541,7 @@ func (x *GetKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKeyResponse.ProtoReflect.Descriptor instead.
 func (*GetKeyResponse) Descriptor() ([]byte, []int) {
-	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{18}
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetKeyResponse) GetPublicKey() []byte {
@@ -1399,6 +1549,750 @@ func (x *GetKeyResponse) GetPublicKey() []byte {
 		return x.PublicKey
 	}
 	return nil
+}
+
+// Group is a group chat.
+type Group struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the group's name, never a user's.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// members are the group's members, in the order they joined.
+	Members []string `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	// configured is true for a group of the server's configuration, whose
+	// members change only there.
+	Configured    bool `protobuf:"varint,3,opt,name=configured,proto3" json:"configured,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Group) Reset() {
+	*x = Group{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Group) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Group) ProtoMessage() {}
+
+func (x *Group) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Group.ProtoReflect.Descriptor instead.
+func (*Group) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Group) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Group) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Group) GetConfigured() bool {
+	if x != nil {
+		return x.Configured
+	}
+	return false
+}
+
+// CreateGroupRequest makes a group.
+type CreateGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller, the group's first member.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// group is the new group's name: 1 to 64 letters, digits, '_', '.' or '-'.
+	Group string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// members are the other users to put in it.
+	Members       []string `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateGroupRequest) Reset() {
+	*x = CreateGroupRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateGroupRequest) ProtoMessage() {}
+
+func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
+func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreateGroupRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *CreateGroupRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *CreateGroupRequest) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// CreateGroupResponse is the group made.
+type CreateGroupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the group as made.
+	Group         *Group `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateGroupResponse) Reset() {
+	*x = CreateGroupResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateGroupResponse) ProtoMessage() {}
+
+func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
+func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateGroupResponse) GetGroup() *Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// AddMemberRequest adds a user to a group.
+type AddMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller, a member.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// group is the group's name.
+	Group string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// member is the user to add.
+	Member        string `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberRequest) Reset() {
+	*x = AddMemberRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberRequest) ProtoMessage() {}
+
+func (x *AddMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddMemberRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AddMemberRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *AddMemberRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *AddMemberRequest) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+// AddMemberResponse is the group after the change.
+type AddMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the group with its new member.
+	Group         *Group `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberResponse) Reset() {
+	*x = AddMemberResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberResponse) ProtoMessage() {}
+
+func (x *AddMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddMemberResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AddMemberResponse) GetGroup() *Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// LeaveGroupRequest takes the caller out of a group.
+type LeaveGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller, a member.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// group is the group's name.
+	Group         string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveGroupRequest) Reset() {
+	*x = LeaveGroupRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveGroupRequest) ProtoMessage() {}
+
+func (x *LeaveGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveGroupRequest.ProtoReflect.Descriptor instead.
+func (*LeaveGroupRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *LeaveGroupRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *LeaveGroupRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// LeaveGroupResponse is empty.
+type LeaveGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveGroupResponse) Reset() {
+	*x = LeaveGroupResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveGroupResponse) ProtoMessage() {}
+
+func (x *LeaveGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveGroupResponse.ProtoReflect.Descriptor instead.
+func (*LeaveGroupResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{27}
+}
+
+// ListGroupsRequest asks for the caller's groups.
+type ListGroupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller.
+	User          string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroupsRequest) Reset() {
+	*x = ListGroupsRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroupsRequest) ProtoMessage() {}
+
+func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
+func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListGroupsRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+// ListGroupsResponse lists the caller's groups.
+type ListGroupsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// groups are the caller's groups, by name.
+	Groups        []*Group `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroupsResponse) Reset() {
+	*x = ListGroupsResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroupsResponse) ProtoMessage() {}
+
+func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
+func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListGroupsResponse) GetGroups() []*Group {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// GetGroupRequest asks for one group.
+type GetGroupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller, a member.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// group is the group's name.
+	Group         string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupRequest) Reset() {
+	*x = GetGroupRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupRequest) ProtoMessage() {}
+
+func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
+func (*GetGroupRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetGroupRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *GetGroupRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// GetGroupResponse is one group.
+type GetGroupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the group.
+	Group         *Group `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupResponse) Reset() {
+	*x = GetGroupResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupResponse) ProtoMessage() {}
+
+func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
+func (*GetGroupResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetGroupResponse) GetGroup() *Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+// ShareGroupKeyRequest sends a sender key to members of a group.
+type ShareGroupKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the caller, a member.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// group is the group's name.
+	Group string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// keys are the sealed copies of the key, one per receiver.
+	Keys          []*SealedKey `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareGroupKeyRequest) Reset() {
+	*x = ShareGroupKeyRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareGroupKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareGroupKeyRequest) ProtoMessage() {}
+
+func (x *ShareGroupKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareGroupKeyRequest.ProtoReflect.Descriptor instead.
+func (*ShareGroupKeyRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ShareGroupKeyRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ShareGroupKeyRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *ShareGroupKeyRequest) GetKeys() []*SealedKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// SealedKey is a sender key sealed for one receiver.
+type SealedKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// receiver is the member who gets the key; not the caller.
+	Receiver string `protobuf:"bytes,1,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	// payload is the key, sealed for the receiver; at most max_message_bytes.
+	Payload []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// encryption says how `payload` is encoded (ENCRYPTION_E2E).
+	Encryption Encryption `protobuf:"varint,3,opt,name=encryption,proto3,enum=spartan.v1.Encryption" json:"encryption,omitempty"`
+	// client_msg_id is the client's id for it, bound into the seal.
+	ClientMsgId   string `protobuf:"bytes,4,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealedKey) Reset() {
+	*x = SealedKey{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealedKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealedKey) ProtoMessage() {}
+
+func (x *SealedKey) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealedKey.ProtoReflect.Descriptor instead.
+func (*SealedKey) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SealedKey) GetReceiver() string {
+	if x != nil {
+		return x.Receiver
+	}
+	return ""
+}
+
+func (x *SealedKey) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *SealedKey) GetEncryption() Encryption {
+	if x != nil {
+		return x.Encryption
+	}
+	return Encryption_ENCRYPTION_UNSPECIFIED
+}
+
+func (x *SealedKey) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
+}
+
+// ShareGroupKeyResponse is empty.
+type ShareGroupKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShareGroupKeyResponse) Reset() {
+	*x = ShareGroupKeyResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShareGroupKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShareGroupKeyResponse) ProtoMessage() {}
+
+func (x *ShareGroupKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShareGroupKeyResponse.ProtoReflect.Descriptor instead.
+func (*ShareGroupKeyResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{34}
 }
 
 var File_spartan_v1_chat_proto protoreflect.FileDescriptor
@@ -1425,13 +2319,14 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x05epoch\x18\f \x01(\tR\x05epoch\x12\"\n" +
 	"\rclient_msg_id\x18\r \x01(\tR\vclientMsgId\"\"\n" +
 	"\fLoginRequest\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\"\xa4\x01\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"\xbc\x01\n" +
 	"\rLoginResponse\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06others\x18\x02 \x03(\tR\x06others\x12*\n" +
 	"\x11max_message_bytes\x18\x03 \x01(\rR\x0fmaxMessageBytes\x12#\n" +
 	"\rchat_requests\x18\x04 \x03(\tR\fchatRequests\x12\x16\n" +
-	"\x06online\x18\x05 \x03(\tR\x06online\"\x12\n" +
+	"\x06online\x18\x05 \x03(\tR\x06online\x12\x16\n" +
+	"\x06groups\x18\x06 \x03(\tR\x06groups\"\x12\n" +
 	"\x10ListUsersRequest\")\n" +
 	"\x11ListUsersResponse\x12\x14\n" +
 	"\x05users\x18\x01 \x03(\tR\x05users\"<\n" +
@@ -1448,7 +2343,7 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x06accept\x18\x03 \x01(\bR\x06accept\"e\n" +
 	"\x12AnswerChatResponse\x123\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1d.spartan.v1.ConversationStateR\x05state\x12\x1a\n" +
-	"\breleased\x18\x02 \x01(\rR\breleased\"\xb6\x01\n" +
+	"\breleased\x18\x02 \x01(\rR\breleased\"\xcc\x01\n" +
 	"\x0eSendMsgRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1a\n" +
 	"\breceiver\x18\x02 \x01(\tR\breceiver\x12\x18\n" +
@@ -1456,7 +2351,8 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\n" +
 	"encryption\x18\x04 \x01(\x0e2\x16.spartan.v1.EncryptionR\n" +
 	"encryption\x12\"\n" +
-	"\rclient_msg_id\x18\x05 \x01(\tR\vclientMsgId\"t\n" +
+	"\rclient_msg_id\x18\x05 \x01(\tR\vclientMsgId\x12\x14\n" +
+	"\x05group\x18\x06 \x01(\tR\x05group\"t\n" +
 	"\x0fSendMsgResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
 	"\tsent_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bsentTime\x12\x18\n" +
@@ -1466,13 +2362,14 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\tR\x05epoch\"\r\n" +
-	"\vAckResponse\"t\n" +
+	"\vAckResponse\"\x8a\x01\n" +
 	"\x0eHistoryRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04peer\x18\x02 \x01(\tR\x04peer\x12\x1d\n" +
 	"\n" +
 	"before_seq\x18\x03 \x01(\x04R\tbeforeSeq\x12\x1b\n" +
-	"\tpage_size\x18\x04 \x01(\rR\bpageSize\"j\n" +
+	"\tpage_size\x18\x04 \x01(\rR\bpageSize\x12\x14\n" +
+	"\x05group\x18\x05 \x01(\tR\x05group\"j\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\bmessages\x18\x01 \x03(\v2\x13.spartan.v1.MessageR\bmessages\x12&\n" +
 	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\"F\n" +
@@ -1484,10 +2381,61 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\achanged\x18\x01 \x01(\bR\achanged\"7\n" +
 	"\rGetKeyRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
-	"\x04peer\x18\x02 \x01(\tR\x04peer\"/\n" +
+	"\x04peer\x18\x02 \x01(\tR\x04peer\":\n" +
+	"\x0eGetKeysRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05peers\x18\x02 \x03(\tR\x05peers\"\x85\x01\n" +
+	"\x0fGetKeysResponse\x129\n" +
+	"\x04keys\x18\x01 \x03(\v2%.spartan.v1.GetKeysResponse.KeysEntryR\x04keys\x1a7\n" +
+	"\tKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"/\n" +
 	"\x0eGetKeyResponse\x12\x1d\n" +
 	"\n" +
-	"public_key\x18\x01 \x01(\fR\tpublicKey*\xf5\x01\n" +
+	"public_key\x18\x01 \x01(\fR\tpublicKey\"U\n" +
+	"\x05Group\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\tR\amembers\x12\x1e\n" +
+	"\n" +
+	"configured\x18\x03 \x01(\bR\n" +
+	"configured\"X\n" +
+	"\x12CreateGroupRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\x12\x18\n" +
+	"\amembers\x18\x03 \x03(\tR\amembers\">\n" +
+	"\x13CreateGroupResponse\x12'\n" +
+	"\x05group\x18\x01 \x01(\v2\x11.spartan.v1.GroupR\x05group\"T\n" +
+	"\x10AddMemberRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\x12\x16\n" +
+	"\x06member\x18\x03 \x01(\tR\x06member\"<\n" +
+	"\x11AddMemberResponse\x12'\n" +
+	"\x05group\x18\x01 \x01(\v2\x11.spartan.v1.GroupR\x05group\"=\n" +
+	"\x11LeaveGroupRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\"\x14\n" +
+	"\x12LeaveGroupResponse\"'\n" +
+	"\x11ListGroupsRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"?\n" +
+	"\x12ListGroupsResponse\x12)\n" +
+	"\x06groups\x18\x01 \x03(\v2\x11.spartan.v1.GroupR\x06groups\";\n" +
+	"\x0fGetGroupRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\";\n" +
+	"\x10GetGroupResponse\x12'\n" +
+	"\x05group\x18\x01 \x01(\v2\x11.spartan.v1.GroupR\x05group\"k\n" +
+	"\x14ShareGroupKeyRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\x12)\n" +
+	"\x04keys\x18\x03 \x03(\v2\x15.spartan.v1.SealedKeyR\x04keys\"\x9d\x01\n" +
+	"\tSealedKey\x12\x1a\n" +
+	"\breceiver\x18\x01 \x01(\tR\breceiver\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\x126\n" +
+	"\n" +
+	"encryption\x18\x03 \x01(\x0e2\x16.spartan.v1.EncryptionR\n" +
+	"encryption\x12\"\n" +
+	"\rclient_msg_id\x18\x04 \x01(\tR\vclientMsgId\"\x17\n" +
+	"\x15ShareGroupKeyResponse*\xb1\x02\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x1d\n" +
@@ -1496,16 +2444,19 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1aMESSAGE_TYPE_CHAT_DECLINED\x10\x04\x12\x17\n" +
 	"\x13MESSAGE_TYPE_SYSTEM\x10\x05\x12\x19\n" +
 	"\x15MESSAGE_TYPE_PRESENCE\x10\x06\x12\x1e\n" +
-	"\x1aMESSAGE_TYPE_KEY_PUBLISHED\x10\a*B\n" +
+	"\x1aMESSAGE_TYPE_KEY_PUBLISHED\x10\a\x12\x1e\n" +
+	"\x1aMESSAGE_TYPE_GROUP_CHANGED\x10\b\x12\x1a\n" +
+	"\x16MESSAGE_TYPE_GROUP_KEY\x10\t*V\n" +
 	"\n" +
 	"Encryption\x12\x1a\n" +
 	"\x16ENCRYPTION_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14ENCRYPTION_PLAINTEXT\x10\x01*\x9b\x01\n" +
+	"\x14ENCRYPTION_PLAINTEXT\x10\x01\x12\x12\n" +
+	"\x0eENCRYPTION_E2E\x10\x02*\x9b\x01\n" +
 	"\x11ConversationState\x12\"\n" +
 	"\x1eCONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bCONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n" +
-	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xbb\x06\n" +
+	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xa2\v\n" +
 	"\vChatService\x12I\n" +
 	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\v\x92\xb5\x18\a\n" +
 	"\x05login\x12S\n" +
@@ -1522,14 +2473,29 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"ReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\f\x92\xb5\x18\b\n" +
 	"\x06stream0\x01\x12A\n" +
 	"\x03Ack\x12\x16.spartan.v1.AckRequest\x1a\x17.spartan.v1.AckResponse\"\t\x92\xb5\x18\x05\n" +
-	"\x03ack\x12W\n" +
+	"\x03ack\x12M\n" +
+	"\aHistory\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\t\x8a\xb5\x18\x02\b\x01\x90\x02\x01\x12W\n" +
 	"\n" +
 	"PublishKey\x12\x1d.spartan.v1.PublishKeyRequest\x1a\x1e.spartan.v1.PublishKeyResponse\"\n" +
 	"\x92\xb5\x18\x06\n" +
 	"\x04keys\x12N\n" +
 	"\x06GetKey\x12\x19.spartan.v1.GetKeyRequest\x1a\x1a.spartan.v1.GetKeyResponse\"\r\x92\xb5\x18\x06\n" +
-	"\x04keys\x90\x02\x01\x12M\n" +
-	"\aHistory\x12\x1a.spartan.v1.HistoryRequest\x1a\x1b.spartan.v1.HistoryResponse\"\t\x8a\xb5\x18\x02\b\x01\x90\x02\x01B\xa3\x01\n" +
+	"\x04keys\x90\x02\x01\x12Q\n" +
+	"\aGetKeys\x12\x1a.spartan.v1.GetKeysRequest\x1a\x1b.spartan.v1.GetKeysResponse\"\r\x92\xb5\x18\x06\n" +
+	"\x04keys\x90\x02\x01\x12]\n" +
+	"\vCreateGroup\x12\x1e.spartan.v1.CreateGroupRequest\x1a\x1f.spartan.v1.CreateGroupResponse\"\r\x92\xb5\x18\t\n" +
+	"\arequest\x12W\n" +
+	"\tAddMember\x12\x1c.spartan.v1.AddMemberRequest\x1a\x1d.spartan.v1.AddMemberResponse\"\r\x92\xb5\x18\t\n" +
+	"\arequest\x12Z\n" +
+	"\n" +
+	"LeaveGroup\x12\x1d.spartan.v1.LeaveGroupRequest\x1a\x1e.spartan.v1.LeaveGroupResponse\"\r\x92\xb5\x18\t\n" +
+	"\arequest\x12P\n" +
+	"\n" +
+	"ListGroups\x12\x1d.spartan.v1.ListGroupsRequest\x1a\x1e.spartan.v1.ListGroupsResponse\"\x03\x90\x02\x01\x12J\n" +
+	"\bGetGroup\x12\x1b.spartan.v1.GetGroupRequest\x1a\x1c.spartan.v1.GetGroupResponse\"\x03\x90\x02\x01\x12`\n" +
+	"\rShareGroupKey\x12 .spartan.v1.ShareGroupKeyRequest\x1a!.spartan.v1.ShareGroupKeyResponse\"\n" +
+	"\x92\xb5\x18\x06\n" +
+	"\x04keysB\xa3\x01\n" +
 	"\x0ecom.spartan.v1B\tChatProtoP\x01Z=github.com/spartan-messenger/spartan/gen/spartan/v1;spartanv1\xa2\x02\x03SXX\xaa\x02\n" +
 	"Spartan.V1\xca\x02\n" +
 	"Spartan\\V1\xe2\x02\x16Spartan\\V1\\GPBMetadata\xea\x02\vSpartan::V1b\x06proto3"
@@ -1547,7 +2513,7 @@ func file_spartan_v1_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_spartan_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_spartan_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_spartan_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_spartan_v1_chat_proto_goTypes = []any{
 	(MessageType)(0),              // 0: spartan.v1.MessageType
 	(Encryption)(0),               // 1: spartan.v1.Encryption
@@ -1570,43 +2536,81 @@ var file_spartan_v1_chat_proto_goTypes = []any{
 	(*PublishKeyRequest)(nil),     // 18: spartan.v1.PublishKeyRequest
 	(*PublishKeyResponse)(nil),    // 19: spartan.v1.PublishKeyResponse
 	(*GetKeyRequest)(nil),         // 20: spartan.v1.GetKeyRequest
-	(*GetKeyResponse)(nil),        // 21: spartan.v1.GetKeyResponse
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*GetKeysRequest)(nil),        // 21: spartan.v1.GetKeysRequest
+	(*GetKeysResponse)(nil),       // 22: spartan.v1.GetKeysResponse
+	(*GetKeyResponse)(nil),        // 23: spartan.v1.GetKeyResponse
+	(*Group)(nil),                 // 24: spartan.v1.Group
+	(*CreateGroupRequest)(nil),    // 25: spartan.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),   // 26: spartan.v1.CreateGroupResponse
+	(*AddMemberRequest)(nil),      // 27: spartan.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),     // 28: spartan.v1.AddMemberResponse
+	(*LeaveGroupRequest)(nil),     // 29: spartan.v1.LeaveGroupRequest
+	(*LeaveGroupResponse)(nil),    // 30: spartan.v1.LeaveGroupResponse
+	(*ListGroupsRequest)(nil),     // 31: spartan.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),    // 32: spartan.v1.ListGroupsResponse
+	(*GetGroupRequest)(nil),       // 33: spartan.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),      // 34: spartan.v1.GetGroupResponse
+	(*ShareGroupKeyRequest)(nil),  // 35: spartan.v1.ShareGroupKeyRequest
+	(*SealedKey)(nil),             // 36: spartan.v1.SealedKey
+	(*ShareGroupKeyResponse)(nil), // 37: spartan.v1.ShareGroupKeyResponse
+	nil,                           // 38: spartan.v1.GetKeysResponse.KeysEntry
+	(*timestamppb.Timestamp)(nil), // 39: google.protobuf.Timestamp
 }
 var file_spartan_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: spartan.v1.Message.type:type_name -> spartan.v1.MessageType
-	22, // 1: spartan.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	39, // 1: spartan.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: spartan.v1.Message.encryption:type_name -> spartan.v1.Encryption
 	2,  // 3: spartan.v1.RequestChatResponse.state:type_name -> spartan.v1.ConversationState
 	2,  // 4: spartan.v1.AnswerChatResponse.state:type_name -> spartan.v1.ConversationState
 	1,  // 5: spartan.v1.SendMsgRequest.encryption:type_name -> spartan.v1.Encryption
-	22, // 6: spartan.v1.SendMsgResponse.sent_time:type_name -> google.protobuf.Timestamp
+	39, // 6: spartan.v1.SendMsgResponse.sent_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: spartan.v1.HistoryResponse.messages:type_name -> spartan.v1.Message
-	4,  // 8: spartan.v1.ChatService.Login:input_type -> spartan.v1.LoginRequest
-	6,  // 9: spartan.v1.ChatService.ListUsers:input_type -> spartan.v1.ListUsersRequest
-	8,  // 10: spartan.v1.ChatService.RequestChat:input_type -> spartan.v1.RequestChatRequest
-	10, // 11: spartan.v1.ChatService.AnswerChat:input_type -> spartan.v1.AnswerChatRequest
-	12, // 12: spartan.v1.ChatService.SendMsg:input_type -> spartan.v1.SendMsgRequest
-	3,  // 13: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
-	14, // 14: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
-	18, // 15: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
-	20, // 16: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
-	16, // 17: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
-	5,  // 18: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
-	7,  // 19: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
-	9,  // 20: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
-	11, // 21: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
-	13, // 22: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
-	3,  // 23: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
-	15, // 24: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
-	19, // 25: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
-	21, // 26: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
-	17, // 27: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
-	18, // [18:28] is the sub-list for method output_type
-	8,  // [8:18] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	38, // 8: spartan.v1.GetKeysResponse.keys:type_name -> spartan.v1.GetKeysResponse.KeysEntry
+	24, // 9: spartan.v1.CreateGroupResponse.group:type_name -> spartan.v1.Group
+	24, // 10: spartan.v1.AddMemberResponse.group:type_name -> spartan.v1.Group
+	24, // 11: spartan.v1.ListGroupsResponse.groups:type_name -> spartan.v1.Group
+	24, // 12: spartan.v1.GetGroupResponse.group:type_name -> spartan.v1.Group
+	36, // 13: spartan.v1.ShareGroupKeyRequest.keys:type_name -> spartan.v1.SealedKey
+	1,  // 14: spartan.v1.SealedKey.encryption:type_name -> spartan.v1.Encryption
+	4,  // 15: spartan.v1.ChatService.Login:input_type -> spartan.v1.LoginRequest
+	6,  // 16: spartan.v1.ChatService.ListUsers:input_type -> spartan.v1.ListUsersRequest
+	8,  // 17: spartan.v1.ChatService.RequestChat:input_type -> spartan.v1.RequestChatRequest
+	10, // 18: spartan.v1.ChatService.AnswerChat:input_type -> spartan.v1.AnswerChatRequest
+	12, // 19: spartan.v1.ChatService.SendMsg:input_type -> spartan.v1.SendMsgRequest
+	3,  // 20: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
+	14, // 21: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
+	16, // 22: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
+	18, // 23: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
+	20, // 24: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
+	21, // 25: spartan.v1.ChatService.GetKeys:input_type -> spartan.v1.GetKeysRequest
+	25, // 26: spartan.v1.ChatService.CreateGroup:input_type -> spartan.v1.CreateGroupRequest
+	27, // 27: spartan.v1.ChatService.AddMember:input_type -> spartan.v1.AddMemberRequest
+	29, // 28: spartan.v1.ChatService.LeaveGroup:input_type -> spartan.v1.LeaveGroupRequest
+	31, // 29: spartan.v1.ChatService.ListGroups:input_type -> spartan.v1.ListGroupsRequest
+	33, // 30: spartan.v1.ChatService.GetGroup:input_type -> spartan.v1.GetGroupRequest
+	35, // 31: spartan.v1.ChatService.ShareGroupKey:input_type -> spartan.v1.ShareGroupKeyRequest
+	5,  // 32: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
+	7,  // 33: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
+	9,  // 34: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
+	11, // 35: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
+	13, // 36: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
+	3,  // 37: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
+	15, // 38: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
+	17, // 39: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
+	19, // 40: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
+	23, // 41: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
+	22, // 42: spartan.v1.ChatService.GetKeys:output_type -> spartan.v1.GetKeysResponse
+	26, // 43: spartan.v1.ChatService.CreateGroup:output_type -> spartan.v1.CreateGroupResponse
+	28, // 44: spartan.v1.ChatService.AddMember:output_type -> spartan.v1.AddMemberResponse
+	30, // 45: spartan.v1.ChatService.LeaveGroup:output_type -> spartan.v1.LeaveGroupResponse
+	32, // 46: spartan.v1.ChatService.ListGroups:output_type -> spartan.v1.ListGroupsResponse
+	34, // 47: spartan.v1.ChatService.GetGroup:output_type -> spartan.v1.GetGroupResponse
+	37, // 48: spartan.v1.ChatService.ShareGroupKey:output_type -> spartan.v1.ShareGroupKeyResponse
+	32, // [32:49] is the sub-list for method output_type
+	15, // [15:32] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_spartan_v1_chat_proto_init() }
@@ -1621,7 +2625,7 @@ func file_spartan_v1_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spartan_v1_chat_proto_rawDesc), len(file_spartan_v1_chat_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   19,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -76,6 +76,11 @@ class ChatServiceStub:
                 request_serializer=spartan_dot_v1_dot_chat__pb2.AckRequest.SerializeToString,
                 response_deserializer=spartan_dot_v1_dot_chat__pb2.AckResponse.FromString,
                 _registered_method=True)
+        self.History = channel.unary_unary(
+                '/spartan.v1.ChatService/History',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.HistoryResponse.FromString,
+                _registered_method=True)
         self.PublishKey = channel.unary_unary(
                 '/spartan.v1.ChatService/PublishKey',
                 request_serializer=spartan_dot_v1_dot_chat__pb2.PublishKeyRequest.SerializeToString,
@@ -86,10 +91,40 @@ class ChatServiceStub:
                 request_serializer=spartan_dot_v1_dot_chat__pb2.GetKeyRequest.SerializeToString,
                 response_deserializer=spartan_dot_v1_dot_chat__pb2.GetKeyResponse.FromString,
                 _registered_method=True)
-        self.History = channel.unary_unary(
-                '/spartan.v1.ChatService/History',
-                request_serializer=spartan_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
-                response_deserializer=spartan_dot_v1_dot_chat__pb2.HistoryResponse.FromString,
+        self.GetKeys = channel.unary_unary(
+                '/spartan.v1.ChatService/GetKeys',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.GetKeysRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.GetKeysResponse.FromString,
+                _registered_method=True)
+        self.CreateGroup = channel.unary_unary(
+                '/spartan.v1.ChatService/CreateGroup',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.CreateGroupRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.CreateGroupResponse.FromString,
+                _registered_method=True)
+        self.AddMember = channel.unary_unary(
+                '/spartan.v1.ChatService/AddMember',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.AddMemberRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.AddMemberResponse.FromString,
+                _registered_method=True)
+        self.LeaveGroup = channel.unary_unary(
+                '/spartan.v1.ChatService/LeaveGroup',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.LeaveGroupRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.LeaveGroupResponse.FromString,
+                _registered_method=True)
+        self.ListGroups = channel.unary_unary(
+                '/spartan.v1.ChatService/ListGroups',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.ListGroupsRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.ListGroupsResponse.FromString,
+                _registered_method=True)
+        self.GetGroup = channel.unary_unary(
+                '/spartan.v1.ChatService/GetGroup',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.GetGroupRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.GetGroupResponse.FromString,
+                _registered_method=True)
+        self.ShareGroupKey = channel.unary_unary(
+                '/spartan.v1.ChatService/ShareGroupKey',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.ShareGroupKeyRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.ShareGroupKeyResponse.FromString,
                 _registered_method=True)
 
 
@@ -166,12 +201,18 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def PublishKey(self, request, context):
+    def History(self, request, context):
         """History returns one page of the conversation between `user` and `peer`,
         paging backwards from the newest: the `page_size` messages before
         `before_seq`, oldest first. Sequence numbers here count the
         conversation's messages, not an inbox.
-        PublishKey records the caller's public identity key for end-to-end
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishKey(self, request, context):
+        """PublishKey records the caller's public identity key for end-to-end
         encryption (docs/SECURITY.md): 32 bytes of X25519, the top bit clear.
         The server keeps one key per user; a different key replaces it, and every
         user who has a conversation with the caller (asked, asked by, or chatting)
@@ -190,8 +231,62 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def History(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+    def GetKeys(self, request, context):
+        """GetKeys returns the public identity keys of several users at once (the
+        members of a group, say); a user without one is left out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateGroup(self, request, context):
+        """CreateGroup makes a group of the caller and the listed users. Its name
+        must be free: neither a user's nor another group's (ALREADY_EXISTS).
+        Every member gets a MESSAGE_TYPE_GROUP_CHANGED event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddMember(self, request, context):
+        """AddMember adds a user to a group the caller is a member of
+        (PERMISSION_DENIED otherwise). The new member reads the group's posts
+        from then on, not the older ones. Groups of the server's configuration
+        change only there (FAILED_PRECONDITION).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaveGroup(self, request, context):
+        """LeaveGroup takes the caller out of a group; the other members get a
+        MESSAGE_TYPE_GROUP_CHANGED event, and the caller no longer receives its
+        posts. A group whose last member leaves is gone, its name free again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGroups(self, request, context):
+        """ListGroups returns the groups the caller is a member of, by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGroup(self, request, context):
+        """GetGroup returns a group the caller is a member of, with its members.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShareGroupKey(self, request, context):
+        """ShareGroupKey sends members of a group the caller's sender key for it,
+        sealed for each (docs/SECURITY.md): each gets a MESSAGE_TYPE_GROUP_KEY
+        event. The caller and every receiver must be members. One call for all
+        of them, however many.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -234,6 +329,11 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     request_deserializer=spartan_dot_v1_dot_chat__pb2.AckRequest.FromString,
                     response_serializer=spartan_dot_v1_dot_chat__pb2.AckResponse.SerializeToString,
             ),
+            'History': grpc.unary_unary_rpc_method_handler(
+                    servicer.History,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.HistoryRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.HistoryResponse.SerializeToString,
+            ),
             'PublishKey': grpc.unary_unary_rpc_method_handler(
                     servicer.PublishKey,
                     request_deserializer=spartan_dot_v1_dot_chat__pb2.PublishKeyRequest.FromString,
@@ -244,10 +344,40 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     request_deserializer=spartan_dot_v1_dot_chat__pb2.GetKeyRequest.FromString,
                     response_serializer=spartan_dot_v1_dot_chat__pb2.GetKeyResponse.SerializeToString,
             ),
-            'History': grpc.unary_unary_rpc_method_handler(
-                    servicer.History,
-                    request_deserializer=spartan_dot_v1_dot_chat__pb2.HistoryRequest.FromString,
-                    response_serializer=spartan_dot_v1_dot_chat__pb2.HistoryResponse.SerializeToString,
+            'GetKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKeys,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.GetKeysRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.GetKeysResponse.SerializeToString,
+            ),
+            'CreateGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGroup,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.CreateGroupRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.CreateGroupResponse.SerializeToString,
+            ),
+            'AddMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddMember,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.AddMemberRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.AddMemberResponse.SerializeToString,
+            ),
+            'LeaveGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaveGroup,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.LeaveGroupRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.LeaveGroupResponse.SerializeToString,
+            ),
+            'ListGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroups,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.ListGroupsRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.ListGroupsResponse.SerializeToString,
+            ),
+            'GetGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroup,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.GetGroupRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.GetGroupResponse.SerializeToString,
+            ),
+            'ShareGroupKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareGroupKey,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.ShareGroupKeyRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.ShareGroupKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -457,6 +587,33 @@ class ChatService:
             _registered_method=True)
 
     @staticmethod
+    def History(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/History',
+            spartan_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def PublishKey(request,
             target,
             options=(),
@@ -511,7 +668,7 @@ class ChatService:
             _registered_method=True)
 
     @staticmethod
-    def History(request,
+    def GetKeys(request,
             target,
             options=(),
             channel_credentials=None,
@@ -524,9 +681,171 @@ class ChatService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/spartan.v1.ChatService/History',
-            spartan_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
-            spartan_dot_v1_dot_chat__pb2.HistoryResponse.FromString,
+            '/spartan.v1.ChatService/GetKeys',
+            spartan_dot_v1_dot_chat__pb2.GetKeysRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.GetKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/CreateGroup',
+            spartan_dot_v1_dot_chat__pb2.CreateGroupRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.CreateGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/AddMember',
+            spartan_dot_v1_dot_chat__pb2.AddMemberRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.AddMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaveGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/LeaveGroup',
+            spartan_dot_v1_dot_chat__pb2.LeaveGroupRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.LeaveGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/ListGroups',
+            spartan_dot_v1_dot_chat__pb2.ListGroupsRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.ListGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/GetGroup',
+            spartan_dot_v1_dot_chat__pb2.GetGroupRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.GetGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareGroupKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/ShareGroupKey',
+            spartan_dot_v1_dot_chat__pb2.ShareGroupKeyRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.ShareGroupKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,12 +47,27 @@ const (
 	ChatServiceReceiveMsgProcedure = "/spartan.v1.ChatService/ReceiveMsg"
 	// ChatServiceAckProcedure is the fully-qualified name of the ChatService's Ack RPC.
 	ChatServiceAckProcedure = "/spartan.v1.ChatService/Ack"
+	// ChatServiceHistoryProcedure is the fully-qualified name of the ChatService's History RPC.
+	ChatServiceHistoryProcedure = "/spartan.v1.ChatService/History"
 	// ChatServicePublishKeyProcedure is the fully-qualified name of the ChatService's PublishKey RPC.
 	ChatServicePublishKeyProcedure = "/spartan.v1.ChatService/PublishKey"
 	// ChatServiceGetKeyProcedure is the fully-qualified name of the ChatService's GetKey RPC.
 	ChatServiceGetKeyProcedure = "/spartan.v1.ChatService/GetKey"
-	// ChatServiceHistoryProcedure is the fully-qualified name of the ChatService's History RPC.
-	ChatServiceHistoryProcedure = "/spartan.v1.ChatService/History"
+	// ChatServiceGetKeysProcedure is the fully-qualified name of the ChatService's GetKeys RPC.
+	ChatServiceGetKeysProcedure = "/spartan.v1.ChatService/GetKeys"
+	// ChatServiceCreateGroupProcedure is the fully-qualified name of the ChatService's CreateGroup RPC.
+	ChatServiceCreateGroupProcedure = "/spartan.v1.ChatService/CreateGroup"
+	// ChatServiceAddMemberProcedure is the fully-qualified name of the ChatService's AddMember RPC.
+	ChatServiceAddMemberProcedure = "/spartan.v1.ChatService/AddMember"
+	// ChatServiceLeaveGroupProcedure is the fully-qualified name of the ChatService's LeaveGroup RPC.
+	ChatServiceLeaveGroupProcedure = "/spartan.v1.ChatService/LeaveGroup"
+	// ChatServiceListGroupsProcedure is the fully-qualified name of the ChatService's ListGroups RPC.
+	ChatServiceListGroupsProcedure = "/spartan.v1.ChatService/ListGroups"
+	// ChatServiceGetGroupProcedure is the fully-qualified name of the ChatService's GetGroup RPC.
+	ChatServiceGetGroupProcedure = "/spartan.v1.ChatService/GetGroup"
+	// ChatServiceShareGroupKeyProcedure is the fully-qualified name of the ChatService's ShareGroupKey
+	// RPC.
+	ChatServiceShareGroupKeyProcedure = "/spartan.v1.ChatService/ShareGroupKey"
 )
 
 // ChatServiceClient is a client for the spartan.v1.ChatService service.
@@ -89,6 +104,7 @@ type ChatServiceClient interface {
 	// paging backwards from the newest: the `page_size` messages before
 	// `before_seq`, oldest first. Sequence numbers here count the
 	// conversation's messages, not an inbox.
+	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
 	// PublishKey records the caller's public identity key for end-to-end
 	// encryption (docs/SECURITY.md): 32 bytes of X25519, the top bit clear.
 	// The server keeps one key per user; a different key replaces it, and every
@@ -99,7 +115,31 @@ type ChatServiceClient interface {
 	// GetKey returns a user's public identity key: NOT_FOUND until they have
 	// published one.
 	GetKey(context.Context, *connect.Request[v1.GetKeyRequest]) (*connect.Response[v1.GetKeyResponse], error)
-	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
+	// GetKeys returns the public identity keys of several users at once (the
+	// members of a group, say); a user without one is left out.
+	GetKeys(context.Context, *connect.Request[v1.GetKeysRequest]) (*connect.Response[v1.GetKeysResponse], error)
+	// CreateGroup makes a group of the caller and the listed users. Its name
+	// must be free: neither a user's nor another group's (ALREADY_EXISTS).
+	// Every member gets a MESSAGE_TYPE_GROUP_CHANGED event.
+	CreateGroup(context.Context, *connect.Request[v1.CreateGroupRequest]) (*connect.Response[v1.CreateGroupResponse], error)
+	// AddMember adds a user to a group the caller is a member of
+	// (PERMISSION_DENIED otherwise). The new member reads the group's posts
+	// from then on, not the older ones. Groups of the server's configuration
+	// change only there (FAILED_PRECONDITION).
+	AddMember(context.Context, *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error)
+	// LeaveGroup takes the caller out of a group; the other members get a
+	// MESSAGE_TYPE_GROUP_CHANGED event, and the caller no longer receives its
+	// posts. A group whose last member leaves is gone, its name free again.
+	LeaveGroup(context.Context, *connect.Request[v1.LeaveGroupRequest]) (*connect.Response[v1.LeaveGroupResponse], error)
+	// ListGroups returns the groups the caller is a member of, by name.
+	ListGroups(context.Context, *connect.Request[v1.ListGroupsRequest]) (*connect.Response[v1.ListGroupsResponse], error)
+	// GetGroup returns a group the caller is a member of, with its members.
+	GetGroup(context.Context, *connect.Request[v1.GetGroupRequest]) (*connect.Response[v1.GetGroupResponse], error)
+	// ShareGroupKey sends members of a group the caller's sender key for it,
+	// sealed for each (docs/SECURITY.md): each gets a MESSAGE_TYPE_GROUP_KEY
+	// event. The caller and every receiver must be members. One call for all
+	// of them, however many.
+	ShareGroupKey(context.Context, *connect.Request[v1.ShareGroupKeyRequest]) (*connect.Response[v1.ShareGroupKeyResponse], error)
 }
 
 // NewChatServiceClient constructs a client for the spartan.v1.ChatService service. By default, it
@@ -156,6 +196,13 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(chatServiceMethods.ByName("Ack")),
 			connect.WithClientOptions(opts...),
 		),
+		history: connect.NewClient[v1.HistoryRequest, v1.HistoryResponse](
+			httpClient,
+			baseURL+ChatServiceHistoryProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("History")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		publishKey: connect.NewClient[v1.PublishKeyRequest, v1.PublishKeyResponse](
 			httpClient,
 			baseURL+ChatServicePublishKeyProcedure,
@@ -169,11 +216,49 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
-		history: connect.NewClient[v1.HistoryRequest, v1.HistoryResponse](
+		getKeys: connect.NewClient[v1.GetKeysRequest, v1.GetKeysResponse](
 			httpClient,
-			baseURL+ChatServiceHistoryProcedure,
-			connect.WithSchema(chatServiceMethods.ByName("History")),
+			baseURL+ChatServiceGetKeysProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("GetKeys")),
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		createGroup: connect.NewClient[v1.CreateGroupRequest, v1.CreateGroupResponse](
+			httpClient,
+			baseURL+ChatServiceCreateGroupProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("CreateGroup")),
+			connect.WithClientOptions(opts...),
+		),
+		addMember: connect.NewClient[v1.AddMemberRequest, v1.AddMemberResponse](
+			httpClient,
+			baseURL+ChatServiceAddMemberProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("AddMember")),
+			connect.WithClientOptions(opts...),
+		),
+		leaveGroup: connect.NewClient[v1.LeaveGroupRequest, v1.LeaveGroupResponse](
+			httpClient,
+			baseURL+ChatServiceLeaveGroupProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("LeaveGroup")),
+			connect.WithClientOptions(opts...),
+		),
+		listGroups: connect.NewClient[v1.ListGroupsRequest, v1.ListGroupsResponse](
+			httpClient,
+			baseURL+ChatServiceListGroupsProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("ListGroups")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		getGroup: connect.NewClient[v1.GetGroupRequest, v1.GetGroupResponse](
+			httpClient,
+			baseURL+ChatServiceGetGroupProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("GetGroup")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		shareGroupKey: connect.NewClient[v1.ShareGroupKeyRequest, v1.ShareGroupKeyResponse](
+			httpClient,
+			baseURL+ChatServiceShareGroupKeyProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("ShareGroupKey")),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -181,16 +266,23 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 
 // chatServiceClient implements ChatServiceClient.
 type chatServiceClient struct {
-	login       *connect.Client[v1.LoginRequest, v1.LoginResponse]
-	listUsers   *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
-	requestChat *connect.Client[v1.RequestChatRequest, v1.RequestChatResponse]
-	answerChat  *connect.Client[v1.AnswerChatRequest, v1.AnswerChatResponse]
-	sendMsg     *connect.Client[v1.SendMsgRequest, v1.SendMsgResponse]
-	receiveMsg  *connect.Client[v1.Message, v1.Message]
-	ack         *connect.Client[v1.AckRequest, v1.AckResponse]
-	publishKey  *connect.Client[v1.PublishKeyRequest, v1.PublishKeyResponse]
-	getKey      *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
-	history     *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
+	login         *connect.Client[v1.LoginRequest, v1.LoginResponse]
+	listUsers     *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
+	requestChat   *connect.Client[v1.RequestChatRequest, v1.RequestChatResponse]
+	answerChat    *connect.Client[v1.AnswerChatRequest, v1.AnswerChatResponse]
+	sendMsg       *connect.Client[v1.SendMsgRequest, v1.SendMsgResponse]
+	receiveMsg    *connect.Client[v1.Message, v1.Message]
+	ack           *connect.Client[v1.AckRequest, v1.AckResponse]
+	history       *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
+	publishKey    *connect.Client[v1.PublishKeyRequest, v1.PublishKeyResponse]
+	getKey        *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
+	getKeys       *connect.Client[v1.GetKeysRequest, v1.GetKeysResponse]
+	createGroup   *connect.Client[v1.CreateGroupRequest, v1.CreateGroupResponse]
+	addMember     *connect.Client[v1.AddMemberRequest, v1.AddMemberResponse]
+	leaveGroup    *connect.Client[v1.LeaveGroupRequest, v1.LeaveGroupResponse]
+	listGroups    *connect.Client[v1.ListGroupsRequest, v1.ListGroupsResponse]
+	getGroup      *connect.Client[v1.GetGroupRequest, v1.GetGroupResponse]
+	shareGroupKey *connect.Client[v1.ShareGroupKeyRequest, v1.ShareGroupKeyResponse]
 }
 
 // Login calls spartan.v1.ChatService.Login.
@@ -228,6 +320,11 @@ func (c *chatServiceClient) Ack(ctx context.Context, req *connect.Request[v1.Ack
 	return c.ack.CallUnary(ctx, req)
 }
 
+// History calls spartan.v1.ChatService.History.
+func (c *chatServiceClient) History(ctx context.Context, req *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
+	return c.history.CallUnary(ctx, req)
+}
+
 // PublishKey calls spartan.v1.ChatService.PublishKey.
 func (c *chatServiceClient) PublishKey(ctx context.Context, req *connect.Request[v1.PublishKeyRequest]) (*connect.Response[v1.PublishKeyResponse], error) {
 	return c.publishKey.CallUnary(ctx, req)
@@ -238,9 +335,39 @@ func (c *chatServiceClient) GetKey(ctx context.Context, req *connect.Request[v1.
 	return c.getKey.CallUnary(ctx, req)
 }
 
-// History calls spartan.v1.ChatService.History.
-func (c *chatServiceClient) History(ctx context.Context, req *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
-	return c.history.CallUnary(ctx, req)
+// GetKeys calls spartan.v1.ChatService.GetKeys.
+func (c *chatServiceClient) GetKeys(ctx context.Context, req *connect.Request[v1.GetKeysRequest]) (*connect.Response[v1.GetKeysResponse], error) {
+	return c.getKeys.CallUnary(ctx, req)
+}
+
+// CreateGroup calls spartan.v1.ChatService.CreateGroup.
+func (c *chatServiceClient) CreateGroup(ctx context.Context, req *connect.Request[v1.CreateGroupRequest]) (*connect.Response[v1.CreateGroupResponse], error) {
+	return c.createGroup.CallUnary(ctx, req)
+}
+
+// AddMember calls spartan.v1.ChatService.AddMember.
+func (c *chatServiceClient) AddMember(ctx context.Context, req *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error) {
+	return c.addMember.CallUnary(ctx, req)
+}
+
+// LeaveGroup calls spartan.v1.ChatService.LeaveGroup.
+func (c *chatServiceClient) LeaveGroup(ctx context.Context, req *connect.Request[v1.LeaveGroupRequest]) (*connect.Response[v1.LeaveGroupResponse], error) {
+	return c.leaveGroup.CallUnary(ctx, req)
+}
+
+// ListGroups calls spartan.v1.ChatService.ListGroups.
+func (c *chatServiceClient) ListGroups(ctx context.Context, req *connect.Request[v1.ListGroupsRequest]) (*connect.Response[v1.ListGroupsResponse], error) {
+	return c.listGroups.CallUnary(ctx, req)
+}
+
+// GetGroup calls spartan.v1.ChatService.GetGroup.
+func (c *chatServiceClient) GetGroup(ctx context.Context, req *connect.Request[v1.GetGroupRequest]) (*connect.Response[v1.GetGroupResponse], error) {
+	return c.getGroup.CallUnary(ctx, req)
+}
+
+// ShareGroupKey calls spartan.v1.ChatService.ShareGroupKey.
+func (c *chatServiceClient) ShareGroupKey(ctx context.Context, req *connect.Request[v1.ShareGroupKeyRequest]) (*connect.Response[v1.ShareGroupKeyResponse], error) {
+	return c.shareGroupKey.CallUnary(ctx, req)
 }
 
 // ChatServiceHandler is an implementation of the spartan.v1.ChatService service.
@@ -277,6 +404,7 @@ type ChatServiceHandler interface {
 	// paging backwards from the newest: the `page_size` messages before
 	// `before_seq`, oldest first. Sequence numbers here count the
 	// conversation's messages, not an inbox.
+	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
 	// PublishKey records the caller's public identity key for end-to-end
 	// encryption (docs/SECURITY.md): 32 bytes of X25519, the top bit clear.
 	// The server keeps one key per user; a different key replaces it, and every
@@ -287,7 +415,31 @@ type ChatServiceHandler interface {
 	// GetKey returns a user's public identity key: NOT_FOUND until they have
 	// published one.
 	GetKey(context.Context, *connect.Request[v1.GetKeyRequest]) (*connect.Response[v1.GetKeyResponse], error)
-	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
+	// GetKeys returns the public identity keys of several users at once (the
+	// members of a group, say); a user without one is left out.
+	GetKeys(context.Context, *connect.Request[v1.GetKeysRequest]) (*connect.Response[v1.GetKeysResponse], error)
+	// CreateGroup makes a group of the caller and the listed users. Its name
+	// must be free: neither a user's nor another group's (ALREADY_EXISTS).
+	// Every member gets a MESSAGE_TYPE_GROUP_CHANGED event.
+	CreateGroup(context.Context, *connect.Request[v1.CreateGroupRequest]) (*connect.Response[v1.CreateGroupResponse], error)
+	// AddMember adds a user to a group the caller is a member of
+	// (PERMISSION_DENIED otherwise). The new member reads the group's posts
+	// from then on, not the older ones. Groups of the server's configuration
+	// change only there (FAILED_PRECONDITION).
+	AddMember(context.Context, *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error)
+	// LeaveGroup takes the caller out of a group; the other members get a
+	// MESSAGE_TYPE_GROUP_CHANGED event, and the caller no longer receives its
+	// posts. A group whose last member leaves is gone, its name free again.
+	LeaveGroup(context.Context, *connect.Request[v1.LeaveGroupRequest]) (*connect.Response[v1.LeaveGroupResponse], error)
+	// ListGroups returns the groups the caller is a member of, by name.
+	ListGroups(context.Context, *connect.Request[v1.ListGroupsRequest]) (*connect.Response[v1.ListGroupsResponse], error)
+	// GetGroup returns a group the caller is a member of, with its members.
+	GetGroup(context.Context, *connect.Request[v1.GetGroupRequest]) (*connect.Response[v1.GetGroupResponse], error)
+	// ShareGroupKey sends members of a group the caller's sender key for it,
+	// sealed for each (docs/SECURITY.md): each gets a MESSAGE_TYPE_GROUP_KEY
+	// event. The caller and every receiver must be members. One call for all
+	// of them, however many.
+	ShareGroupKey(context.Context, *connect.Request[v1.ShareGroupKeyRequest]) (*connect.Response[v1.ShareGroupKeyResponse], error)
 }
 
 // NewChatServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -340,6 +492,13 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(chatServiceMethods.ByName("Ack")),
 		connect.WithHandlerOptions(opts...),
 	)
+	chatServiceHistoryHandler := connect.NewUnaryHandler(
+		ChatServiceHistoryProcedure,
+		svc.History,
+		connect.WithSchema(chatServiceMethods.ByName("History")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	chatServicePublishKeyHandler := connect.NewUnaryHandler(
 		ChatServicePublishKeyProcedure,
 		svc.PublishKey,
@@ -353,11 +512,49 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
-	chatServiceHistoryHandler := connect.NewUnaryHandler(
-		ChatServiceHistoryProcedure,
-		svc.History,
-		connect.WithSchema(chatServiceMethods.ByName("History")),
+	chatServiceGetKeysHandler := connect.NewUnaryHandler(
+		ChatServiceGetKeysProcedure,
+		svc.GetKeys,
+		connect.WithSchema(chatServiceMethods.ByName("GetKeys")),
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceCreateGroupHandler := connect.NewUnaryHandler(
+		ChatServiceCreateGroupProcedure,
+		svc.CreateGroup,
+		connect.WithSchema(chatServiceMethods.ByName("CreateGroup")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceAddMemberHandler := connect.NewUnaryHandler(
+		ChatServiceAddMemberProcedure,
+		svc.AddMember,
+		connect.WithSchema(chatServiceMethods.ByName("AddMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceLeaveGroupHandler := connect.NewUnaryHandler(
+		ChatServiceLeaveGroupProcedure,
+		svc.LeaveGroup,
+		connect.WithSchema(chatServiceMethods.ByName("LeaveGroup")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceListGroupsHandler := connect.NewUnaryHandler(
+		ChatServiceListGroupsProcedure,
+		svc.ListGroups,
+		connect.WithSchema(chatServiceMethods.ByName("ListGroups")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceGetGroupHandler := connect.NewUnaryHandler(
+		ChatServiceGetGroupProcedure,
+		svc.GetGroup,
+		connect.WithSchema(chatServiceMethods.ByName("GetGroup")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceShareGroupKeyHandler := connect.NewUnaryHandler(
+		ChatServiceShareGroupKeyProcedure,
+		svc.ShareGroupKey,
+		connect.WithSchema(chatServiceMethods.ByName("ShareGroupKey")),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/spartan.v1.ChatService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -376,12 +573,26 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 			chatServiceReceiveMsgHandler.ServeHTTP(w, r)
 		case ChatServiceAckProcedure:
 			chatServiceAckHandler.ServeHTTP(w, r)
+		case ChatServiceHistoryProcedure:
+			chatServiceHistoryHandler.ServeHTTP(w, r)
 		case ChatServicePublishKeyProcedure:
 			chatServicePublishKeyHandler.ServeHTTP(w, r)
 		case ChatServiceGetKeyProcedure:
 			chatServiceGetKeyHandler.ServeHTTP(w, r)
-		case ChatServiceHistoryProcedure:
-			chatServiceHistoryHandler.ServeHTTP(w, r)
+		case ChatServiceGetKeysProcedure:
+			chatServiceGetKeysHandler.ServeHTTP(w, r)
+		case ChatServiceCreateGroupProcedure:
+			chatServiceCreateGroupHandler.ServeHTTP(w, r)
+		case ChatServiceAddMemberProcedure:
+			chatServiceAddMemberHandler.ServeHTTP(w, r)
+		case ChatServiceLeaveGroupProcedure:
+			chatServiceLeaveGroupHandler.ServeHTTP(w, r)
+		case ChatServiceListGroupsProcedure:
+			chatServiceListGroupsHandler.ServeHTTP(w, r)
+		case ChatServiceGetGroupProcedure:
+			chatServiceGetGroupHandler.ServeHTTP(w, r)
+		case ChatServiceShareGroupKeyProcedure:
+			chatServiceShareGroupKeyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -419,6 +630,10 @@ func (UnimplementedChatServiceHandler) Ack(context.Context, *connect.Request[v1.
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.Ack is not implemented"))
 }
 
+func (UnimplementedChatServiceHandler) History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.History is not implemented"))
+}
+
 func (UnimplementedChatServiceHandler) PublishKey(context.Context, *connect.Request[v1.PublishKeyRequest]) (*connect.Response[v1.PublishKeyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.PublishKey is not implemented"))
 }
@@ -427,6 +642,30 @@ func (UnimplementedChatServiceHandler) GetKey(context.Context, *connect.Request[
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.GetKey is not implemented"))
 }
 
-func (UnimplementedChatServiceHandler) History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.History is not implemented"))
+func (UnimplementedChatServiceHandler) GetKeys(context.Context, *connect.Request[v1.GetKeysRequest]) (*connect.Response[v1.GetKeysResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.GetKeys is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) CreateGroup(context.Context, *connect.Request[v1.CreateGroupRequest]) (*connect.Response[v1.CreateGroupResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.CreateGroup is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) AddMember(context.Context, *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.AddMember is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) LeaveGroup(context.Context, *connect.Request[v1.LeaveGroupRequest]) (*connect.Response[v1.LeaveGroupResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.LeaveGroup is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) ListGroups(context.Context, *connect.Request[v1.ListGroupsRequest]) (*connect.Response[v1.ListGroupsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.ListGroups is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) GetGroup(context.Context, *connect.Request[v1.GetGroupRequest]) (*connect.Response[v1.GetGroupResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.GetGroup is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) ShareGroupKey(context.Context, *connect.Request[v1.ShareGroupKeyRequest]) (*connect.Response[v1.ShareGroupKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.ShareGroupKey is not implemented"))
 }

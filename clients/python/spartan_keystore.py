@@ -1,0 +1,532 @@
+"""What a Spartan client keeps on the user's disk for end-to-end encryption.
+
+A **key directory** (docs/SECURITY.md, "What a client keeps, and where") holds
+three JSON files, the same ones the Go CLI reads and writes (its package
+``clients/go/keystore``), so a user may switch between the two clients:
+
+- ``identity.json``: ``{"version": 1, "user": "alice", "private_key": B64,
+  "public_key": B64}``, the user's X25519 key pair, made on first use. A file
+  that cannot be read, names another user or whose halves do not match is an
+  error (:class:`KeyStoreError`); it is never replaced.
+- ``contacts.json``: ``{"version": 1, "contacts": {"bob": {"public_key": B64,
+  "first_seen": RFC 3339 UTC, "previous_keys": [B64, ...]}}}``, the keys
+  trusted on first use; a key that replaces another moves the old one to the
+  front of ``previous_keys``.
+- ``outbox.json``: ``{"version": 1, "messages": [{"to": "bob",
+  "client_msg_id": ID, "text": TEXT}]}``, messages typed for a user who has no
+  key yet, in the order typed.
+
+B64 is standard base64 with padding, of 32 bytes. The directory is made with
+mode 0700; every file is written whole, mode 0600, to a temporary file in the
+same directory that is synced and renamed over the old one, so a crash leaves
+the old file or the new one, never half of one.
+
+The default directory (:func:`default_key_dir`) is
+``<config dir>/spartan/<server>/<user>``: ``$XDG_CONFIG_HOME`` when it is set
+and absolute, else ``~/.config`` (``~/Library/Application Support`` on macOS,
+``%APPDATA%`` on Windows), and ``<server>`` the first server's ``host:port``
+with every character but ``A-Z a-z 0-9 . -`` made ``_``.
+
+Only the standard library and PyCryptodome (through :mod:`spartan_e2e`) are
+needed, not grpc.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+
+import spartan_e2e as e2e
+
+__all__ = [
+    "FORMAT_VERSION",
+    "IDENTITY_FILE",
+    "CONTACTS_FILE",
+    "OUTBOX_FILE",
+    "KeyStoreError",
+    "Contact",
+    "Waiting",
+    "KeyStore",
+    "config_dir",
+    "safe_name",
+    "default_key_dir",
+    "format_time",
+    "parse_time",
+]
+
+#: The version of the three files' format.
+FORMAT_VERSION = 1
+IDENTITY_FILE = "identity.json"
+CONTACTS_FILE = "contacts.json"
+OUTBOX_FILE = "outbox.json"
+#: The size of a key in the files (X25519, private or public).
+_KEY_SIZE = 32
+_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class KeyStoreError(Exception):
+    """A key directory or one of its files cannot be used; the message names the
+    file and says why, as a phrase (``/x/identity.json is the key of "bob", not of
+    "alice"``)."""
+
+
+class Contact(NamedTuple):
+    """A contact's key as recorded in contacts.json."""
+
+    #: The key trusted now (32 bytes).
+    public_key: bytes
+    #: When a key of this contact was first recorded (UTC).
+    first_seen: _dt.datetime
+    #: The keys it replaced, newest first.
+    previous_keys: Tuple[bytes, ...] = ()
+
+
+class Waiting(NamedTuple):
+    """A message in outbox.json: it waits for its receiver's key."""
+
+    to: str
+    client_msg_id: str
+    text: str
+
+
+# -- where ------------------------------------------------------------------------------------
+
+
+def config_dir(environ: Optional[Mapping[str, str]] = None, platform: Optional[str] = None) -> Path:
+    """The user's configuration directory, as Go's ``os.UserConfigDir``.
+
+    Linux and other Unix systems: ``$XDG_CONFIG_HOME`` when set and absolute,
+    else ``~/.config``; macOS: ``~/Library/Application Support``; Windows:
+    ``%APPDATA%``. Raises :class:`KeyStoreError` when there is none (say
+    ``%APPDATA%`` is unset).
+    """
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("win"):
+        appdata = env.get("APPDATA", "")
+        if not appdata:
+            raise KeyStoreError("%APPDATA% is not set, so there is no config directory for your keys (use --key-dir)")
+        return Path(appdata)
+    home = env.get("HOME") or os.path.expanduser("~")
+    if platform == "darwin":
+        return Path(home) / "Library" / "Application Support"
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg)
+    return Path(home) / ".config"
+
+
+def safe_name(text: str) -> str:
+    """``text`` as one path element: every character but ``A-Z a-z 0-9 . -`` made ``_``
+    (``127.0.0.1:3000`` -> ``127.0.0.1_3000``); a name of dots only, or empty,
+    becomes one ``_`` more than its length, so never ``.`` or ``..``."""
+    if text.strip(".") == "":
+        return "_" * (len(text) + 1)
+    return _UNSAFE.sub("_", text)
+
+
+def default_key_dir(server: str, user: str, environ: Optional[Mapping[str, str]] = None) -> Path:
+    """The key directory of ``user`` on ``server`` (the first ``host:port`` of the
+    server list, with its port) when no ``--key-dir`` names one:
+    ``<config dir>/spartan/<server>/<user>``."""
+    return config_dir(environ) / "spartan" / safe_name(server) / safe_name(user)
+
+
+# -- the files' values ------------------------------------------------------------------------
+
+
+def format_time(when: _dt.datetime) -> str:
+    """An RFC 3339 UTC time to the second, as Go writes it: ``2026-11-27T10:04:05Z``."""
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: object) -> _dt.datetime:
+    """An RFC 3339 time (any fraction of a second, ``Z`` or an offset), as a UTC datetime.
+
+    Raises ``ValueError`` for anything else.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a time is an RFC 3339 string, not {_kind(text)}")
+    m = _RFC3339.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 time")
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
+    zone = m.group(8)
+    if zone in ("Z", "z"):
+        tz = _dt.timezone.utc
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        tz = _dt.timezone(sign * _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    when = _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    try:
+        return when.astimezone(_dt.timezone.utc)
+    except OverflowError:  # year 1 with a positive offset, say
+        return when.replace(tzinfo=_dt.timezone.utc)
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, for a sentence."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _b64(value: bytes) -> str:
+    """Standard base64 with padding, as Go's encoding/json writes []byte."""
+    return base64.b64encode(value).decode("ascii")
+
+
+def _key(value: object, what: str) -> bytes:
+    """A 32-byte key from its base64; raises ValueError naming ``what``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is {_kind(value)}, not a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{what} is not standard base64") from None
+    if len(raw) != _KEY_SIZE:
+        raise ValueError(f"{what} is {len(raw)} bytes, not {_KEY_SIZE}")
+    return raw
+
+
+def _object(value: object, what: str) -> Dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is {_kind(value)}, not an object")
+    return value
+
+
+def _string(obj: Mapping[str, Any], field: str, what: str) -> str:
+    value = obj.get(field)
+    if not isinstance(value, str):
+        raise ValueError(f'{what}\'s "{field}" is {_kind(value)}, not a string')
+    return value
+
+
+def _parse_contacts(doc: Dict[str, Any]) -> Dict[str, Contact]:
+    """The contacts of a decoded contacts.json; raises ValueError."""
+    entries = doc.get("contacts")
+    if entries is None:
+        return {}
+    out: Dict[str, Contact] = {}
+    for user, entry in _object(entries, '"contacts"').items():
+        what = f"the contact {user!r}"
+        entry = _object(entry, what)
+        previous = entry.get("previous_keys") or []
+        if not isinstance(previous, list):
+            raise ValueError(f"{what}'s previous_keys is {_kind(previous)}, not a list")
+        out[user] = Contact(
+            public_key=_key(entry.get("public_key"), f"{what}'s public_key"),
+            first_seen=_first_seen(entry.get("first_seen"), what),
+            previous_keys=tuple(_key(k, f"{what}'s previous key") for k in previous),
+        )
+    return out
+
+
+def _first_seen(value: object, what: str) -> _dt.datetime:
+    try:
+        return parse_time(value)
+    except ValueError as err:
+        raise ValueError(f"{what}'s first_seen: {err}") from None
+
+
+def _parse_outbox(doc: Dict[str, Any]) -> List[Waiting]:
+    """The messages of a decoded outbox.json; raises ValueError."""
+    messages = doc.get("messages")
+    if messages is None:
+        return []
+    if not isinstance(messages, list):
+        raise ValueError(f'"messages" is {_kind(messages)}, not a list')
+    out = []
+    for i, m in enumerate(messages, 1):
+        what = f"message {i}"
+        m = _object(m, what)
+        out.append(Waiting(_string(m, "to", what), _string(m, "client_msg_id", what), _string(m, "text", what)))
+    return out
+
+
+def _contacts_doc(contacts: Mapping[str, Contact]) -> Dict[str, Any]:
+    """contacts.json's content, users sorted and previous_keys left out when empty (as Go writes it)."""
+    entries: Dict[str, Any] = {}
+    for user in sorted(contacts):
+        c = contacts[user]
+        entry: Dict[str, Any] = {"public_key": _b64(c.public_key), "first_seen": format_time(c.first_seen)}
+        if c.previous_keys:
+            entry["previous_keys"] = [_b64(k) for k in c.previous_keys]
+        entries[user] = entry
+    return {"version": FORMAT_VERSION, "contacts": entries}
+
+
+def _outbox_doc(messages: List[Waiting]) -> Dict[str, Any]:
+    return {
+        "version": FORMAT_VERSION,
+        "messages": [{"to": w.to, "client_msg_id": w.client_msg_id, "text": w.text} for w in messages],
+    }
+
+
+# -- the store --------------------------------------------------------------------------------
+
+
+class KeyStore:
+    """One key directory, open for one user; safe to use from several threads.
+
+    :meth:`open` makes the directory and the identity on first use and reads
+    the three files. :attr:`private_key` is the identity (a PyCryptodome X25519
+    key), :attr:`public_key` its published 32 bytes. Every change
+    (:meth:`trust`, :meth:`hold`, :meth:`release`) reads the file again, changes
+    it and writes it whole, so two clients sharing the directory (the Go CLI
+    and client.py, say) do not undo each other's changes. Every failure is a
+    :class:`KeyStoreError`.
+    """
+
+    def __init__(self, directory: Path, user: str, private_key, created: bool):
+        #: The key directory.
+        self.dir = directory
+        #: The user the keys are of.
+        self.user = user
+        #: The identity key (private).
+        self.private_key = private_key
+        #: The identity's public half, raw (what is published).
+        self.public_key = e2e.public_bytes(private_key)
+        #: True when :meth:`open` made the identity.
+        self.created = created
+        self._lock = threading.Lock()
+        self._contacts: Dict[str, Contact] = {}
+        self._outbox: List[Waiting] = []
+
+    @classmethod
+    def open(cls, directory: PathLike, user: str) -> "KeyStore":
+        """Opens the key directory ``directory`` for ``user``, making it (mode 0700)
+        and the identity key (identity.json) on first use."""
+        path = Path(directory)
+        _make_dirs(path)
+        key, created = _load_identity(path, user)
+        store = cls(path, user, key, created)
+        with store._lock:
+            store._contacts = store._read_contacts()
+            store._outbox = store._read_outbox()
+        return store
+
+    def path(self, name: str) -> Path:
+        """The path of one of the directory's files."""
+        return self.dir / name
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the user's own key (``ab12 cd34 ...``)."""
+        return e2e.fingerprint(self.public_key)
+
+    # -- contacts ---------------------------------------------------------------
+
+    def contact(self, user: str) -> Optional[Contact]:
+        """The key recorded for ``user``, or None."""
+        with self._lock:
+            return self._contacts.get(user)
+
+    def trust(self, user: str, key: bytes, now: Optional[_dt.datetime] = None) -> Optional[bytes]:
+        """Records ``key`` as ``user``'s (trust on first use); returns the key it
+        replaced, or None (a first key, or the same one again).
+
+        A replaced key goes to the front of ``previous_keys`` (a key that comes
+        back leaves that list), so messages sealed before the change still open.
+        """
+        key = bytes(key)
+        if len(key) != _KEY_SIZE:
+            raise KeyStoreError(f"a key is {_KEY_SIZE} bytes, not {len(key)}")
+        with self._lock:
+            contacts = self._read_contacts()
+            old = contacts.get(user)
+            if old is not None and old.public_key == key:
+                self._contacts = contacts
+                return None
+            if old is None:
+                stamp = (now or _dt.datetime.now(_dt.timezone.utc)).replace(microsecond=0)
+                contacts[user] = Contact(key, stamp.astimezone(_dt.timezone.utc), ())
+            else:
+                previous = (old.public_key,) + tuple(k for k in old.previous_keys if k != key)
+                contacts[user] = old._replace(public_key=key, previous_keys=previous)
+            self._write(CONTACTS_FILE, _contacts_doc(contacts))
+            self._contacts = contacts
+            return None if old is None else old.public_key
+
+    # -- the outbox -------------------------------------------------------------
+
+    def waiting(self, to: Optional[str] = None) -> List[Waiting]:
+        """The messages that wait for a key, in the order typed: ``to``'s, or everyone's."""
+        with self._lock:
+            return [w for w in self._outbox if to is None or w.to == to]
+
+    def hold(self, message: Waiting) -> None:
+        """Adds ``message`` to outbox.json; it is on disk when this returns."""
+        with self._lock:
+            messages = self._read_outbox()
+            if all(w.client_msg_id != message.client_msg_id for w in messages):
+                messages.append(message)
+            self._write(OUTBOX_FILE, _outbox_doc(messages))
+            self._outbox = messages
+
+    def release(self, client_msg_id: str) -> None:
+        """Removes the message of ``client_msg_id`` from outbox.json: the server has taken it."""
+        with self._lock:
+            messages = self._read_outbox()
+            kept = [w for w in messages if w.client_msg_id != client_msg_id]
+            if len(kept) != len(messages):
+                self._write(OUTBOX_FILE, _outbox_doc(kept))
+            self._outbox = kept
+
+    # -- files ------------------------------------------------------------------
+
+    def _read_contacts(self) -> Dict[str, Contact]:
+        doc = _read(self.path(CONTACTS_FILE))
+        return {} if doc is None else _checked(self.path(CONTACTS_FILE), doc, _parse_contacts)
+
+    def _read_outbox(self) -> List[Waiting]:
+        doc = _read(self.path(OUTBOX_FILE))
+        return [] if doc is None else _checked(self.path(OUTBOX_FILE), doc, _parse_outbox)
+
+    def _write(self, name: str, doc: Dict[str, Any]) -> None:
+        _write_file(self.path(name), doc)
+
+
+def _make_dirs(path: Path) -> None:
+    """Makes ``path`` and any missing parent, each with mode 0700."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    try:
+        for p in reversed(missing):
+            os.mkdir(p, 0o700)
+    except FileExistsError:
+        pass  # made meanwhile, by another client say
+    except OSError as err:
+        raise KeyStoreError(f"make the key directory {path}: {err.strerror or err}") from None
+    if not path.is_dir():
+        raise KeyStoreError(f"{path} is not a directory")
+
+
+def _read(path: Path) -> Optional[Dict[str, Any]]:
+    """The decoded JSON object of ``path``; None when there is no such file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise KeyStoreError(f"read {path}: {err.strerror or err}") from None
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise KeyStoreError(f"{path} is not a file this client wrote: {err}") from None
+    if not isinstance(doc, dict):
+        raise KeyStoreError(f"{path} is not a file this client wrote: it holds {_kind(doc)}, not an object")
+    version = doc.get("version")
+    if version is None:
+        raise KeyStoreError(f"{path} is not a file this client wrote: it has no version")
+    if version != FORMAT_VERSION:
+        raise KeyStoreError(f"{path} is of version {version}; this client knows version {FORMAT_VERSION}")
+    return doc
+
+
+def _checked(path: Path, doc: Dict[str, Any], parse):
+    """``parse(doc)``, its ValueError turned into a KeyStoreError naming ``path``."""
+    try:
+        return parse(doc)
+    except ValueError as err:
+        raise KeyStoreError(f"{path} is not a file this client wrote: {err}") from None
+
+
+def _load_identity(directory: Path, user: str):
+    """The identity key of ``directory`` and whether it was made now; makes it when there is none.
+
+    A file that is there but wrong is an error: replacing it would change the
+    user's key behind their back.
+    """
+    path = directory / IDENTITY_FILE
+    doc = _read(path)
+    if doc is None:
+        key = e2e.generate_key()
+        _write_file(
+            path,
+            {
+                "version": FORMAT_VERSION,
+                "user": user,
+                "private_key": _b64(e2e.private_bytes(key)),
+                "public_key": _b64(e2e.public_bytes(key)),
+            },
+            replace=False,
+        )
+        return key, True
+    if doc.get("user") != user:
+        raise KeyStoreError(f"{path} is the key of {json.dumps(doc.get('user'))}, not of {json.dumps(user)}")
+    try:
+        key = e2e.private_key_from_bytes(_key(doc.get("private_key"), "the private key"))
+    except ValueError as err:
+        raise KeyStoreError(f"{path}: {err}") from None
+    try:
+        public = _key(doc.get("public_key"), "the public key")
+    except ValueError as err:
+        raise KeyStoreError(f"{path}: {err}") from None
+    if public != e2e.public_bytes(key):
+        raise KeyStoreError(f"{path}: the public key is not the private key's")
+    return key, False
+
+
+def _write_file(path: Path, doc: Dict[str, Any], replace: bool = True) -> None:
+    """Writes ``doc`` as JSON to ``path``, whole: a temporary file (mode 0600) in the
+    same directory, synced, then renamed over ``path`` (linked, when ``replace`` is
+    false: a file made meanwhile, by another client, is not replaced)."""
+    data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+        with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), 0o600)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace or not hasattr(os, "link"):
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if another client made the file meanwhile
+        _sync_dir(path.parent)
+    except FileExistsError:
+        raise KeyStoreError(f"{path} was made by another client meanwhile: start again") from None
+    except OSError as err:
+        raise KeyStoreError(f"write {path}: {err.strerror or err}") from None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _sync_dir(directory: Path) -> None:
+    """Makes a rename in ``directory`` durable (where the system allows it)."""
+    try:
+        fd = os.open(str(directory), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,232 @@
+"""client.py and the Go CLI (``bin/spartan``) speak one scheme and share one key
+directory format: they chat encrypted both ways, a message waits for a
+receiver who never had a key and for one who is offline, both survive a
+restart of a bolt server, and one user's key directory serves either client
+(the default one too). Skipped when the Go CLI is not built."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import spartan_e2e as e2e
+from conftest import bin_dir, expect_all
+from spartan_client import pb
+from spartan_keystore import IDENTITY_FILE, OUTBOX_FILE
+
+GO_CLI = bin_dir() / "spartan"
+pytestmark = pytest.mark.skipif(not GO_CLI.is_file(), reason=f"the Go CLI {GO_CLI} is not built yet (make build)")
+
+READY = "[Spartan] You are now ready to chat with {}."
+CHOOSE = "[Spartan] Enter a user whom you want to chat with: "
+REQUEST = "[Spartan] {} is requesting to chat with you. Enter 'yes' to accept or different user: "
+NO_KEY = "[Spartan] {0} has not set up encryption yet; your messages will be sent when {0} connects."
+OFFLINE = "[Spartan] {} is offline; your messages will wait for them."
+FINGERPRINT = r"[0-9a-f]{4}(?: [0-9a-f]{4}){4}"
+
+
+@pytest.fixture
+def go_cli(spawn, key_dir):
+    """Returns run(user, server, *args, keys=True) -> Proc running the Go CLI; with
+    ``keys`` it gets ``-key-dir key_dir(user)``, the directory client.py of the same
+    user gets from ``client_py`` (without, its default one under the spawn fixture's
+    XDG_CONFIG_HOME)."""
+
+    def run(user: str, target: str, *args: str, keys: bool = True):
+        extra = ["-key-dir", str(key_dir(user))] if keys else []
+        return spawn([str(GO_CLI), "-server", target, *extra, *args, user], f"spartan {user}")
+
+    return run
+
+
+def fingerprint_of(directory: Path) -> str:
+    doc = json.loads((directory / IDENTITY_FILE).read_text())
+    return e2e.fingerprint(base64.b64decode(doc["public_key"]))
+
+
+def quit_(*procs) -> None:
+    for proc in procs:
+        proc.send("/quit")
+    for proc in procs:
+        assert proc.wait() == 0, proc.describe()
+        assert "Traceback" not in proc.err.text and "panic" not in proc.err.text, proc.describe()
+
+
+def accept(proc, asker: str) -> None:
+    proc.expect(REQUEST.format(asker))
+    proc.send("yes")
+    proc.expect(READY.format(asker))
+
+
+def all_sealed(plain_clients, a: str, b: str) -> list:
+    """The encryption of every text between ``a`` and ``b``, as the server keeps it."""
+    return [m.encryption for m in plain_clients(a).history(b).messages]
+
+
+def test_go_cli_and_client_py_chat_encrypted_both_ways(server, client_py, go_cli, plain_clients, key_dir):
+    """bob (Go) is there first; alice (client.py) asks him; they write both ways and see
+    each other's fingerprints as each sees its own."""
+    bob = go_cli("bob", server.target)
+    bob.expect(CHOOSE)
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob") + "\n[alice] > ")
+    accept(bob, "alice")
+    alice.expect("[Spartan] bob accepted your chat request.\n")
+    alice.send("Hello from Python")
+    bob.expect("[alice] Hello from Python")
+    bob.send("Hello from Go, ünïcödé 😀")
+    alice.expect("[bob] Hello from Go, ünïcödé 😀\n")
+    alice.send("/history")
+    alice.expect("[alice] Hello from Python\n[bob] Hello from Go, ünïcödé 😀\n")
+    bob.send("/history")
+    bob.expect("[alice] Hello from Python")
+    bob.expect("[bob] Hello from Go, ünïcödé 😀")
+    alice.send("/whois bob")
+    bob_fp = alice.expect(rf"\[Spartan\] bob's key fingerprint: ({FINGERPRINT}) \(first seen ", regex=True).group(1)
+    bob.send("/whois alice")
+    alice_fp = bob.expect(rf"\[Spartan\] alice's key fingerprint: ({FINGERPRINT}) \(first seen ", regex=True).group(1)
+    assert (bob_fp, alice_fp) == (fingerprint_of(key_dir("bob")), fingerprint_of(key_dir("alice")))
+    bob.send("/whois")
+    bob.expect(f"[Spartan] Your key fingerprint: {bob_fp}.")
+    assert set(all_sealed(plain_clients, "alice", "bob")) == {pb.ENCRYPTION_E2E}
+    assert "WARNING" not in alice.out.text + bob.out.text
+    quit_(alice, bob)
+
+
+def test_go_cli_queues_for_a_client_py_user_who_never_had_a_key(server, client_py, go_cli, key_dir):
+    """alice (Go) writes to bob before he ever connected: her messages wait in her
+    outbox.json and go when bob's client.py publishes his key."""
+    alice = go_cli("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.expect(NO_KEY.format("bob"))
+    alice.send("Hey Bob!")
+    alice.send("Are you there?")
+    alice.send("/history")  # handled after both: they are on disk by then
+    alice.expect("[Spartan] No messages with bob yet.")
+    outbox = json.loads((key_dir("alice") / OUTBOX_FILE).read_text())["messages"]
+    assert [(m["to"], m["text"]) for m in outbox] == [("bob", "Hey Bob!"), ("bob", "Are you there?")]
+    bob = client_py("bob", server.target)
+    accept(bob, "alice")
+    bob.expect("[alice] Hey Bob!\n")
+    bob.expect("[alice] Are you there?\n")
+    alice.expect("[Spartan] bob has set up encryption; sent 2 waiting messages.")
+    bob.send("Yes!")
+    alice.expect("[bob] Yes!")
+    quit_(alice, bob)
+
+
+def test_client_py_queues_for_a_go_cli_user_who_never_had_a_key(server, client_py, go_cli):
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(NO_KEY.format("bob") + "\n")
+    alice.send("Hey Bob!")
+    alice.expect("Hey Bob!\n[alice] > ")
+    bob = go_cli("bob", server.target)
+    accept(bob, "alice")
+    bob.expect("[alice] Hey Bob!")
+    alice.expect("[Spartan] bob has set up encryption; sent 1 waiting message.\n")
+    bob.send("Hi Alice!")
+    alice.expect("[bob] Hi Alice!\n")
+    quit_(alice, bob)
+
+
+def test_messages_to_an_offline_receiver_who_has_a_key(server, client_py, go_cli, plain_clients):
+    """Each writes while the other is away (with a key from an earlier run): the
+    message waits on the server, sealed, and opens when the other comes."""
+    bob = client_py("bob", server.target)
+    bob.expect(CHOOSE)
+    quit_(bob)  # bob has a key now, and is offline
+    alice = go_cli("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.expect(OFFLINE.format("bob"))
+    alice.send("while you were away")
+    alice.send("/quit")
+    assert alice.wait() == 0, alice.describe()
+    assert "encryption" not in alice.out.text, alice.describe()
+
+    bob = client_py("bob", server.target)
+    accept(bob, "alice")
+    bob.expect("[alice] while you were away\n")
+    bob.send("and while you were away")
+    bob.expect("and while you were away\n[bob] > ")
+    quit_(bob)
+    alice = go_cli("alice", server.target)
+    alice.expect("[bob] and while you were away")
+    assert set(all_sealed(plain_clients, "alice", "bob")) == {pb.ENCRYPTION_E2E}
+    quit_(alice)
+
+
+def test_go_cli_and_client_py_across_a_restart_of_a_bolt_server(server, client_py, go_cli):
+    """The server (bolt) restarts under them: both reconnect (and publish their keys
+    again); a line typed meanwhile goes once it is back, and both still read each other."""
+    alice = go_cli("alice", server.target)
+    alice.expect(CHOOSE)
+    bob = client_py("bob", server.target)
+    bob.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    accept(bob, "alice")
+    alice.send("before the restart")
+    bob.expect("[alice] before the restart\n")
+    server.stop()
+    for proc in (alice, bob):
+        proc.expect("[Spartan] Lost connection to Spartan Server; reconnecting...")
+    bob.send("typed while it was down")
+    bob.expect("[Spartan] Not sent yet: the server is unreachable.")
+    server.start()  # the same port, the same data file
+    expect_all(bob, "[Spartan] Reconnected.\n", "[Spartan] Sent 1 waiting message.\n", timeout=15)
+    alice.expect("[Spartan] Reconnected.", timeout=15)
+    alice.expect("[bob] typed while it was down")
+    alice.send("after the restart")
+    bob.expect("[alice] after the restart\n")
+    bob.send("/history")
+    bob.expect(
+        "[alice] before the restart\n[bob] typed while it was down\n[alice] after the restart\n"
+    )
+    quit_(alice, bob)
+    assert "WARNING" not in alice.out.text + bob.out.text
+
+
+def test_one_key_directory_serves_both_clients(server, client_py, go_cli, tmp_path):
+    """alice switches clients on one machine: the default key directory is the same
+    for both (the same key), and a message Go's client left waiting in outbox.json
+    for a user without a key is client.py's to send."""
+    py = client_py("alice", server.target, keys=False)
+    py.expect(CHOOSE)
+    py.send("/whois")
+    fp = py.expect(rf"\[Spartan\] Your key fingerprint: ({FINGERPRINT})\.\n", regex=True).group(1)
+    quit_(py)
+    go = go_cli("alice", server.target, keys=False)
+    go.expect(CHOOSE)
+    go.send("/whois")
+    go.expect(f"[Spartan] Your key fingerprint: {fp}.")
+    go.send("charlie")
+    go.expect(NO_KEY.format("charlie"))
+    go.send("for charlie, from Go")
+    quit_(go)
+    home = tmp_path / "config" / "spartan" / f"127.0.0.1_{server.port}" / "alice"
+    assert sorted(p.name for p in home.iterdir() if not p.name.startswith(".")) == [IDENTITY_FILE, OUTBOX_FILE]
+    assert fingerprint_of(home) == fp
+
+    py = client_py("alice", server.target, keys=False)
+    py.expect("[Spartan] 1 message to charlie waits until charlie sets up encryption.\n")
+    py.expect(CHOOSE)
+    charlie = client_py("charlie", server.target)
+    accept(charlie, "alice")
+    charlie.expect("[alice] for charlie, from Go\n")
+    py.expect("[Spartan] charlie has set up encryption; sent 1 waiting message.\n")
+    quit_(py, charlie)
+    assert json.loads((home / OUTBOX_FILE).read_text())["messages"] == []
+    assert not [p for p in home.iterdir() if p.name.startswith(".")]  # no temporary file left
+    assert os.stat(home).st_mode & 0o777 == 0o700
