@@ -24,7 +24,7 @@ LINT      := $(BIN)/golangci-lint
 HEARTBEAT  := bash $(CURDIR)/tools/heartbeat
 FOREGROUND := bash $(CURDIR)/tools/foreground
 
-.PHONY: run cluster build tools redis generate checkgenerate lint test test-go test-python bench venv clean
+.PHONY: run cluster build tools redis generate checkgenerate lint test test-go fuzz test-python bench venv clean
 
 ## run: start the server on port 3000 with ./config.yaml (embedded defaults without it)
 # The server runs as the terminal's foreground job (tools/foreground), so
@@ -98,6 +98,17 @@ test-go: build tools redis
 	@echo "==> go test -race ./... (the first run compiles everything again with the race detector)"
 	@TEST_SPARTAN_BIN=$(BIN) $(HEARTBEAT) "running go test -race" $(GO) test -race -count=1 -timeout 8m ./...
 
+## fuzz: a short run of each fuzzer (seeds in the tests; a failure's input
+## lands in the package's testdata/fuzz, to commit with its fix)
+FUZZTIME ?= 5s
+FUZZERS := ./internal/auth:FuzzUser ./internal/config:FuzzLoad ./clients/go/e2e:FuzzOpen ./internal/chat:FuzzRequests
+fuzz:
+	@for f in $(FUZZERS); do \
+		pkg=$${f%%:*}; name=$${f##*:}; \
+		echo "==> fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+	done
+
 ## test-python: the Python client's tests against the built server
 # No heartbeat: its lines would land in the middle of pytest's line of
 # progress dots, which, unbuffered, reach a pipe or a CI log as tests end.
@@ -106,7 +117,7 @@ test-python: build venv redis
 	@cd $(PYDIR) && TEST_SPARTAN_BIN=$(BIN) PYTHONUNBUFFERED=1 ../../$(PY) -m pytest -q
 
 ## test: set up and run every check and test
-test: lint checkgenerate test-go test-python
+test: lint checkgenerate test-go fuzz test-python
 
 ## bench: the Go benchmarks (BenchmarkCluster runs the built server binaries:
 ## one node and three nodes on Redis, one node on bolt; docs/performance.md)

@@ -6,6 +6,7 @@ package spartan
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -25,6 +26,7 @@ type Client struct {
 	servers []server
 	cur     atomic.Int64 // index of the server in use
 	user    string
+	session *session
 }
 
 // server is one server the client may use.
@@ -33,20 +35,68 @@ type server struct {
 	rpc  spartanv1connect.ChatServiceClient
 }
 
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	signer ed25519.PrivateKey
+	tls    *tls.Config
+	http   *http.Client
+}
+
+// WithSigner logs the user in with key, their Ed25519 identity key
+// (docs/SECURITY.md, "Authentication"): the client asks for a challenge,
+// signs it, and sends the session token with every call, logging in again
+// before it ends or when a server no longer takes it. Without it, calls go
+// without a token (a server that does not require one).
+func WithSigner(key ed25519.PrivateKey) Option { return func(o *options) { o.signer = key } }
+
+// WithTLS talks to the servers over TLS with cfg (nil: the system's roots),
+// for addresses given as host:port; an https:// URL is TLS anyway.
+func WithTLS(cfg *tls.Config) Option {
+	return func(o *options) {
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		o.tls = cfg
+	}
+}
+
+// WithHTTPClient makes the calls with h instead of the client's own (which
+// speaks HTTP/2, cleartext or TLS as the address says).
+func WithHTTPClient(h *http.Client) Option { return func(o *options) { o.http = h } }
+
 // New returns a client acting as user of the server at addr (host:port, or
 // a URL). A comma-separated list names several servers of one cluster: the
 // client uses the first, and moves to the next when the one it uses cannot
 // be reached. It does not connect until the first call.
-func New(addr, user string) *Client {
-	protocols := new(http.Protocols)
-	protocols.SetUnencryptedHTTP2(true)
-	httpClient := &http.Client{Transport: &http.Transport{
-		Protocols:   protocols,
-		DialContext: (&net.Dialer{}).DialContext,
-		// Plaintext until TLS lands; the field is here so that switch is one line.
-		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12},
-	}}
+func New(addr, user string, opts ...Option) *Client {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	scheme := "http://"
+	if o.tls != nil {
+		scheme = "https://"
+	}
+	httpClient := o.http
+	if httpClient == nil {
+		protocols := new(http.Protocols)
+		protocols.SetUnencryptedHTTP2(true)
+		protocols.SetHTTP2(true)
+		tlsConfig := o.tls
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		httpClient = &http.Client{Transport: &http.Transport{
+			Protocols:       protocols,
+			DialContext:     (&net.Dialer{}).DialContext,
+			TLSClientConfig: tlsConfig,
+		}}
+	}
 	c := &Client{user: user}
+	c.session = &session{c: c, signer: o.signer}
+	clientOpts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(c.session)}
 	for _, a := range strings.Split(addr, ",") {
 		a = strings.TrimSpace(a)
 		if a == "" {
@@ -54,12 +104,12 @@ func New(addr, user string) *Client {
 		}
 		base := a
 		if !strings.Contains(base, "://") {
-			base = "http://" + base
+			base = scheme + base
 		}
-		c.servers = append(c.servers, server{addr: a, rpc: spartanv1connect.NewChatServiceClient(httpClient, base, connect.WithGRPC())})
+		c.servers = append(c.servers, server{addr: a, rpc: spartanv1connect.NewChatServiceClient(httpClient, base, clientOpts...)})
 	}
 	if len(c.servers) == 0 {
-		c.servers = []server{{addr: addr, rpc: spartanv1connect.NewChatServiceClient(httpClient, "http://"+addr, connect.WithGRPC())}}
+		c.servers = []server{{addr: addr, rpc: spartanv1connect.NewChatServiceClient(httpClient, scheme+addr, clientOpts...)}}
 	}
 	return c
 }

@@ -5,20 +5,25 @@
 
 It logs in, lists the other users, lets the user pick someone to chat with (or
 answer someone's chat request) and then sends every typed line to that
-partner, printing what arrives as ``[sender] text``. Commands start with a
-slash: /chat NAME, /decline NAME, /users, /history [N], /whois [NAME], /help,
-/quit (or Ctrl-D). A line that cannot be sent because the server is
-unreachable waits in an outbox and is sent, in order, once the server is back;
+partner, printing what arrives as ``[sender] text``. A group's name works
+where a user's does: its posts show as ``[sender@group] text``, wherever the
+user is. Commands start with a slash: /chat NAME, /decline NAME, /users,
+/history [N], /groups, /group create NAME USER..., /group add NAME USER,
+/members [NAME], /leave [NAME], /whois [NAME], /help, /quit (or Ctrl-D). A
+line that cannot be sent because the server is unreachable waits in an
+outbox and is sent, in order, once the server is back;
 so does a line the server's rate limit refuses, sent again after the wait the
 server asks for. Given several servers of one cluster (``--server
 host1:3000,host2:3000``), it uses the first that answers and moves to the
 next, in turn, when the one it uses cannot be reached, resuming where it was.
 
 Every message is end-to-end encrypted (docs/SECURITY.md): the user's keys, the
-contacts' keys and the messages that wait for a receiver's key live in a key
-directory (:mod:`spartan_keystore`; ``--key-dir``, or one per server and user
-in the config directory), shared with the Go CLI. A message to a user who has
-no key yet waits on disk (outbox.json) until that user publishes one.
+contacts' keys, the messages that wait for a receiver's key and the groups'
+sender keys live in a key directory (:mod:`spartan_keystore`; ``--key-dir``,
+or one per server and user in the config directory), shared with the Go CLI.
+A message to a user who has no key yet waits on disk (outbox.json) until that
+user publishes one; a post to a group goes at once, and the members who have
+no key yet are named.
 
 The protocol lives in :mod:`spartan_client`; this module is only the terminal
 user interface: :class:`Console` (prompts and asynchronous lines that do not
@@ -65,9 +70,12 @@ try:
         E2E,
         InboxFollower,
         KeyChange,
+        NoGroupKeyError,
         NoKeyError,
         SpartanClient,
         SpartanError,
+        max_post,
+        max_text,
         new_message_id,
         open_plaintext,
         pb,
@@ -82,10 +90,13 @@ except ImportError as _err:  # the system python, say, without the virtualenv
 TAG = "[Spartan]"
 HISTORY_DEFAULT = 20
 HELP = (
-    f"{TAG} Commands: /chat USER switches to USER (accepting their request), "
+    f"{TAG} Commands: /chat NAME switches to a user (accepting their request) or a group, "
     "/decline USER declines USER's request,\n"
     f"{TAG} /history [N] shows the last N messages (default {HISTORY_DEFAULT}), "
     "/users lists the users and who is online,\n"
+    f"{TAG} /groups lists your groups, /group create NAME USER... makes one, "
+    "/group add NAME USER adds USER to one,\n"
+    f"{TAG} /members NAME lists a group's members, /leave NAME leaves a group,\n"
     f"{TAG} /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.\n"
     f"{TAG} Up and Down recall earlier lines."
 )
@@ -118,7 +129,8 @@ EXIT_KEYS = EXIT_SERVER
 
 
 class Queued(NamedTuple):
-    """A typed line to send: its receiver, its text and its client message id.
+    """A typed line to send: its receiver (a user, or a group when ``group``),
+    its text and its client message id.
 
     The id is made once, when the line is typed, and every attempt to send
     the line (the first, each retry of the outbox, the send again after
@@ -126,13 +138,15 @@ class Queued(NamedTuple):
     has a key) carries it: the server stores the line once even when an
     answer was lost and the line is sent again. ``held`` says the line is
     in the key directory's outbox.json too (it waited for its receiver's
-    key), to be removed from there once the server has taken it.
+    key), to be removed from there once the server has taken it. A post to
+    a group never waits for a key: members who have none are told of.
     """
 
     receiver: str
     text: str
     msg_id: str
     held: bool = False
+    group: bool = False
 
 
 class Console:
@@ -406,6 +420,12 @@ class ChatApp:
     the key directory's outbox.json instead, and so does every later line for
     them (:attr:`key_wait`), until their key arrives (a
     ``MESSAGE_TYPE_KEY_PUBLISHED`` event, or the next start).
+
+    The partner may be a group (:attr:`in_group`): lines are then posts,
+    sealed with the user's sender key for it (``E2E.prepare_post``), and the
+    prompt is ``[alice@team] > ``. :attr:`groups` are the groups the user is
+    in, from Login and then from the ``MESSAGE_TYPE_GROUP_CHANGED`` events;
+    other members' sender keys arrive as ``MESSAGE_TYPE_GROUP_KEY`` events.
     """
 
     def __init__(
@@ -426,8 +446,15 @@ class ChatApp:
         self.give_up = give_up
         self.me = client.user
         self.others: List[str] = []
-        #: The user typed lines go to; None while choosing.
+        #: The user (or group, when in_group) typed lines go to; None while choosing.
         self.partner: Optional[str] = None
+        #: The partner is a group.
+        self.in_group = False
+        #: The groups the user is a member of, as far as we know.
+        self.groups: set = set()
+        #: (group, member) pairs told of as unable to read the user's posts
+        #: (no key yet): each told once a run.
+        self.unreadable: set = set()
         #: Users who asked to chat and wait for an answer, oldest first.
         self.requests: List[str] = []
         #: Users we chat with or have asked (their chat requests are accepted silently).
@@ -463,6 +490,8 @@ class ChatApp:
         self.e2e: Optional[E2E] = None
         #: The longest text that fits a message once sealed (from Login); None: not known.
         self.max_text: Optional[int] = None
+        #: The longest text that fits a group post once sealed (from Login); None: not known.
+        self.max_post: Optional[int] = None
         #: Users whose messages wait in outbox.json for their key; each told once per wait.
         self.key_wait: set = set()
 
@@ -475,7 +504,7 @@ class ChatApp:
     def prompt(self) -> str:
         """The prompt for the current state."""
         if self.partner:
-            return f"[{self.me}] > "
+            return f"[{self.me}@{self.partner}] > " if self.in_group else f"[{self.me}] > "
         if self.requests:
             return (
                 f"{TAG} {self.requests[0]} is requesting to chat with you. "
@@ -505,8 +534,10 @@ class ChatApp:
         login = self.login_anywhere()
         self.open_keys(login.user or self.me)
         if login.max_message_bytes:
-            self.max_text = max(login.max_message_bytes - e2e.OVERHEAD, 0)
+            self.max_text = max_text(login.max_message_bytes)
+            self.max_post = max_post(login.max_message_bytes)
         self.others = list(login.others)
+        self.groups = set(login.groups)
         self.requests = list(login.chat_requests)
         self.online = set(login.online)
         self.connected_to = getattr(self.client, "target", self.server)
@@ -606,8 +637,15 @@ class ChatApp:
             elif name == "/users":
                 self.show_users()
             elif name == "/chat":
-                if self.check_user(arg):
-                    self.start_chat(arg)
+                self.chat_with(arg)
+            elif name == "/groups":
+                self.list_groups()
+            elif name == "/group":
+                self.group_command(arg)
+            elif name == "/members":
+                self.members(arg)
+            elif name == "/leave":
+                self.leave(arg)
             elif name == "/decline":
                 self.decline(arg)
             elif name == "/history":
@@ -636,8 +674,15 @@ class ChatApp:
         return True
 
     def choose(self, name: str) -> None:
-        """At the choose prompt: start chatting with ``name``."""
-        if self.check_user(name):
+        """At the choose prompt: start chatting with ``name``, a user or a group."""
+        self.chat_with(name)
+
+    def chat_with(self, name: str) -> None:
+        """/chat NAME, or a name typed at the choose prompt: a group of the
+        user's, or a user to chat with."""
+        if name in self.groups:
+            self.open_group(name)
+        elif self.check_user(name):
             self.start_chat(name)
 
     def answer(self, line: str) -> None:
@@ -705,7 +750,7 @@ class ChatApp:
         if peer in self.requests:
             self.requests.remove(peer)
         self.partners.add(peer)
-        self.partner = peer
+        self.partner, self.in_group = peer, False
         self.say(f"You are now ready to chat with {peer}.")
         if self.key_missing(peer):
             self.say(no_key(peer))  # a user without a key has never connected with an encrypting client
@@ -743,17 +788,18 @@ class ChatApp:
         :class:`Queued`.
         """
         size = len(text.encode("utf-8", errors="surrogatepass"))
-        if self.max_text is not None and size > self.max_text:
-            self.say(f"Not sent: the message is {size} bytes; the limit is {self.max_text}.")
+        limit = self.max_post if self.in_group else self.max_text
+        if limit is not None and size > limit:
+            self.say(f"Not sent: the message is {size} bytes; the limit is {limit}.")
             return
-        self.enqueue(Queued(self.partner, text, new_message_id()))
+        self.enqueue(Queued(self.partner, text, new_message_id(), group=self.in_group))
 
     def enqueue(self, line: Queued) -> str:
         """Sends ``line``, or queues it behind what waits: for its receiver's key
         (on disk), or for the server (the outbox, in memory). Returns what
         became of it: SENT, DROPPED (said why), RETRY (in the outbox) or
         NO_KEY (in outbox.json)."""
-        if line.receiver in self.key_wait:
+        if self.waits_for_key(line):
             self.hold_for_key(line)
             return self.NO_KEY
         if self.outbox:
@@ -766,6 +812,10 @@ class ChatApp:
         elif result == self.NO_KEY:
             self.hold_for_key(line)
         return result
+
+    def waits_for_key(self, line: Queued) -> bool:
+        """Whether ``line`` goes to a user whose key it waits for (in outbox.json)."""
+        return not line.group and line.receiver in self.key_wait
 
     def hold(self, err: SpartanError) -> bool:
         """Whether a line that failed with ``err`` waits in the outbox; if so, when to try again.
@@ -819,7 +869,8 @@ class ChatApp:
             failure = err
         if self.hold(failure):
             return self.RETRY
-        if failure.code == grpc.StatusCode.FAILED_PRECONDITION and self.lost_chat(receiver, failure):
+        lost = not line.group and self.lost_chat(receiver, failure)
+        if failure.code == grpc.StatusCode.FAILED_PRECONDITION and lost:
             try:
                 resp = self.client.request_chat_response(receiver)
             except SpartanError as err:
@@ -842,13 +893,29 @@ class ChatApp:
         DROPPED (the receiver's key cannot be used or recorded: said why);
         raises SpartanError when the server refused or could not be reached."""
         try:
-            self.e2e.send_text(line.receiver, line.text, client_msg_id=line.msg_id)
+            if line.group:
+                self.post(line)
+            else:
+                self.e2e.send_text(line.receiver, line.text, client_msg_id=line.msg_id)
         except NoKeyError:
             return self.NO_KEY
         except (KeyStoreError, ValueError) as err:
             self.say(f"Not sent: {err}.")
             return self.DROPPED
         return self.SENT
+
+    def post(self, line: Queued) -> None:
+        """Seals ``line`` for its group and posts it; tells once of each member
+        who cannot read it yet (before the post goes, so even if it fails)."""
+        group = line.receiver
+        sealed = self.e2e.prepare_post(group, line.text, line.msg_id)
+        for member in sealed.unreadable:
+            if (group, member) not in self.unreadable:
+                self.unreadable.add((group, member))
+                self.say(
+                    f"{member} has not set up encryption yet and cannot read your posts to {group} until they connect."
+                )
+        self.client.post_payload(group, sealed.payload, pb.ENCRYPTION_E2E, line.msg_id)
 
     # -- messages that wait for a key (outbox.json) ---------------------------------------
 
@@ -1002,10 +1069,11 @@ class ChatApp:
         self.release_held(user)  # if messages waited for it, unseen (see on_reconnected)
 
     def render(self, msg: pb.Message) -> str:
-        """The line that shows a text message: ``[bob] text`` once opened,
-        ``[bob] (not encrypted) text`` for plaintext, or a ``[Spartan] WARNING``
-        in its place when it cannot be opened."""
-        sender = msg.sender
+        """The line that shows a text message: ``[bob] text`` once opened
+        (``[bob@team] text`` for a post to a group), ``[bob] (not encrypted)
+        text`` for plaintext, or a ``[Spartan] WARNING`` in its place when it
+        cannot be opened."""
+        sender = f"{msg.sender}@{msg.group}" if msg.group else msg.sender
         try:
             opened = self.e2e.open(msg) if self.e2e is not None else open_plaintext(msg)
         except e2e.UnknownScheme:
@@ -1015,7 +1083,7 @@ class ChatApp:
             )
         except (e2e.NotAuthentic, NoKeyError):
             return f"{TAG} WARNING: a message from {sender} could not be decrypted: it was altered, or sealed with another key."
-        except (SpartanError, KeyStoreError, ValueError) as err:
+        except (NoGroupKeyError, SpartanError, KeyStoreError, ValueError) as err:
             return f"{TAG} WARNING: a message from {sender} could not be decrypted: {describe(err)}."
         text = display_text(opened.payload)
         return f"[{sender}] (not encrypted) {text}" if opened.plain else f"[{sender}] {text}"
@@ -1069,7 +1137,7 @@ class ChatApp:
         """
         while self.outbox and not self._closing:
             line = self.outbox[0]
-            result = self.NO_KEY if line.receiver in self.key_wait else self.deliver(line)
+            result = self.NO_KEY if self.waits_for_key(line) else self.deliver(line)
             if result == self.RETRY:
                 return
             self.outbox.popleft()
@@ -1090,6 +1158,134 @@ class ChatApp:
             n = len(self.outbox)
             self.say(f"{plural(n, 'message you typed was', 'messages you typed were')} not sent.")
             self.outbox.clear()
+
+    # -- groups -------------------------------------------------------------------------
+
+    def open_group(self, name: str) -> None:
+        """Makes the group ``name`` the one typed lines go to."""
+        try:
+            group = self.client.get_group(name)
+        except SpartanError as err:
+            self.group_failed(name, err)
+            return
+        self.partner, self.in_group = name, True
+        self.say(f"You are now in {name}: {', '.join(group.members)}.")
+        for asker in self.requests:
+            self.remind(asker)
+
+    def group_failed(self, name: str, err: SpartanError) -> None:
+        """Says why opening the group ``name`` failed; a group the user is no
+        longer in (or that is gone) leaves :attr:`groups`."""
+        if err.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+            self.groups.discard(name)
+        self.say(f"Could not open {name}: {describe(err)}.")
+
+    def list_groups(self) -> None:
+        """/groups: the user's groups and their members."""
+        try:
+            groups = self.client.list_groups()
+        except SpartanError as err:
+            self.say(f"No groups: {describe(err)}.")
+            return
+        self.groups = {g.name for g in groups}
+        if not groups:
+            self.say("You are in no group. /group create NAME USER... makes one.")
+            return
+        self.say("Your groups: " + ", ".join(f"{g.name} ({', '.join(g.members)})" for g in groups) + ".")
+
+    def group_command(self, arg: str) -> None:
+        """/group create NAME USER... and /group add NAME USER."""
+        words = arg.split()
+        if len(words) >= 2 and words[0] == "create":
+            name, members = words[1], words[2:]
+            try:
+                group = self.client.create_group(name, members)
+            except SpartanError as err:
+                self.say(f"Could not make the group {name}: {describe(err)}.")
+                return
+            self.groups.add(group.name)
+            self.say(f"{self.me} made the group {name}: {', '.join(group.members)}.")
+        elif len(words) == 3 and words[0] == "add":
+            name, member = words[1], words[2]
+            try:
+                self.client.add_member(name, member)
+            except SpartanError as err:
+                self.say(f"Could not add {member} to {name}: {describe(err)}.")
+                return
+            self.say(f"{self.me} added {member} to {name}.")
+        else:
+            self.say("Use /group create NAME USER... or /group add NAME USER.")
+
+    def group_arg(self, name: str, command: str) -> Optional[str]:
+        """The group a command names, or the one chatted in; None (and a hint) if neither."""
+        if not name and self.in_group:
+            name = self.partner or ""
+        if not name:
+            self.say(f"Name a group: {command} NAME.")
+            return None
+        return name
+
+    def members(self, arg: str) -> None:
+        """/members [NAME]: a group's members, in the order they joined."""
+        name = self.group_arg(arg, "/members")
+        if name is None:
+            return
+        try:
+            group = self.client.get_group(name)
+        except SpartanError as err:
+            self.say(f"No members: {describe(err)}.")
+            return
+        self.say(f"Members of {name}: {', '.join(group.members)}.")
+
+    def leave(self, arg: str) -> None:
+        """/leave [NAME]: leaves a group (the one chatted in, by default)."""
+        name = self.group_arg(arg, "/leave")
+        if name is None:
+            return
+        try:
+            self.client.leave_group(name)
+        except SpartanError as err:
+            self.say(f"Could not leave {name}: {describe(err)}.")
+            return
+        self.say(f"{self.me} left {name}.")
+        self.left_group(name)
+
+    def left_group(self, name: str) -> None:
+        """Forgets the group ``name``, which the user is no longer in; if it
+        was open, back to choosing (or to the oldest request)."""
+        self.groups.discard(name)
+        if self.in_group and self.partner == name:
+            self.partner, self.in_group = None, False
+            self.console.set_prompt(self.prompt())
+
+    def group_changed(self, msg: pb.Message) -> None:
+        """A MESSAGE_TYPE_GROUP_CHANGED event: says what changed (unless the user
+        did it: the command said so) and follows the user's membership."""
+        if msg.sender != self.me:
+            self.say(msg.note)
+        try:
+            group = self.client.get_group(msg.group)
+        except SpartanError as err:
+            if err.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+                self.left_group(msg.group)
+            return
+        if self.me in group.members:
+            self.groups.add(msg.group)
+
+    def group_key(self, msg: pb.Message) -> None:
+        """A MESSAGE_TYPE_GROUP_KEY event: takes in a member's sender key, silently;
+        one that cannot be read is warned of."""
+        try:
+            self.e2e.accept_group_key(msg)
+        except NoKeyError:
+            why = f"{msg.sender} has not set up encryption yet"
+        except (e2e.E2EError, SpartanError, KeyStoreError, ValueError) as err:
+            why = describe(err)
+        else:
+            return
+        self.say(
+            f"WARNING: {msg.sender}'s key for {msg.group} could not be read ({why}); their posts there will not show."
+        )
 
     # -- other commands ----------------------------------------------------------------
 
@@ -1117,7 +1313,10 @@ class ChatApp:
             self.say("Pick a user first: /history shows the conversation with the user you chat with.")
             return
         try:
-            messages = self.client.last_messages(self.partner, count)
+            if self.in_group:
+                messages = self.client.last_posts(self.partner, count)
+            else:
+                messages = self.client.last_messages(self.partner, count)
         except SpartanError as err:
             self.say(f"No history: {describe(err)}.")
             return
@@ -1141,6 +1340,10 @@ class ChatApp:
                 self.console.line(self.render(msg))
             elif kind == pb.MESSAGE_TYPE_KEY_PUBLISHED:
                 self.key_published(msg.sender)
+            elif kind == pb.MESSAGE_TYPE_GROUP_CHANGED:
+                self.group_changed(msg)
+            elif kind == pb.MESSAGE_TYPE_GROUP_KEY:
+                self.group_key(msg)
             elif kind == pb.MESSAGE_TYPE_PRESENCE:
                 self.note_presence(msg.sender, msg.online)
             elif kind == pb.MESSAGE_TYPE_CHAT_REQUEST:
@@ -1279,9 +1482,9 @@ def quote(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "\u2026"
 
 
-def describe(err: SpartanError) -> str:
-    """The human part of an RPC error, as the Go CLI words it."""
-    if err.code == grpc.StatusCode.UNAVAILABLE:
+def describe(err: Exception) -> str:
+    """The human part of an error (an RPC's, or another), as the Go CLI words it."""
+    if getattr(err, "code", None) == grpc.StatusCode.UNAVAILABLE:
         return f"the server is unreachable ({err})"
     return str(err)
 

@@ -20,7 +20,11 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
   it publishes the user's key, seals what is sent, opens what arrives and
   trusts the other users' keys on first use. A client made with ``keys=``
   (or given them with :meth:`SpartanClient.use_keys`) has one as ``e2e``,
-  and its :meth:`SpartanClient.send` seals.
+  and its :meth:`SpartanClient.send` seals. Group chats (docs/SECURITY.md,
+  "Groups: sender keys"): :meth:`SpartanClient.post` seals a post with the
+  user's sender key for the group (:meth:`E2E.post_text`, which makes and
+  shares the key as the members require), :meth:`E2E.accept_group_key`
+  takes in another member's, and :meth:`SpartanClient.open` opens posts too.
 
 A client may name several servers of one cluster (``"host1:3000,host2:3000"``,
 or a list): it uses the first, and moves to the next when the one it uses
@@ -41,13 +45,16 @@ an error may carry), ``protobuf`` and ``pycryptodome`` (for the encryption,
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import collections
+import json
 import sys
 import threading
 import time
 import traceback
 import uuid
-from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import grpc
 from google.rpc import error_details_pb2
@@ -56,14 +63,18 @@ from grpc_status import rpc_status
 import spartan_e2e as e2e
 from spartan.v1 import chat_pb2 as pb
 from spartan.v1 import chat_pb2_grpc as pb_grpc
-from spartan_keystore import KeyStore, KeyStoreError
+from spartan_keystore import KeyStore, KeyStoreError, MySenderKey
 
 __all__ = [
     "DEFAULT_SERVER",
     "E2E",
     "KeyChange",
+    "NoGroupKeyError",
     "NoKeyError",
     "Opened",
+    "SealedPost",
+    "max_post",
+    "max_text",
     "InboxFollower",
     "SpartanClient",
     "SpartanError",
@@ -159,6 +170,14 @@ class NoKeyError(SpartanError):
     def __init__(self, user: str, details: str = ""):
         super().__init__(grpc.StatusCode.NOT_FOUND, details or f"{user} has not set up encryption yet")
         self.user = user
+
+
+class NoGroupKeyError(e2e.E2EError):
+    """A group post was sealed with a sender key this client never received:
+    posted before the user joined, or the key was lost (as Go's ErrNoGroupKey)."""
+
+    def __init__(self, message: str = "the sender's key for this group has not reached this client"):
+        super().__init__(message)
 
 
 def retry_delay(err: grpc.RpcError) -> Optional[float]:
@@ -480,6 +499,95 @@ class SpartanClient:
                 raise NoKeyError(peer, err.details) from None
             raise
 
+    def get_keys(self, peers: Sequence[str]) -> Dict[str, bytes]:
+        """Returns the public identity keys of ``peers`` (at most 1,000), by user;
+        those who have none are left out."""
+        res = self._unary("GetKeys", pb.GetKeysRequest(user=self.user, peers=list(peers)))
+        return {user: bytes(key) for user, key in res.keys.items()}
+
+    # -- groups --------------------------------------------------------------
+
+    def create_group(self, group: str, members: Sequence[str] = ()) -> pb.Group:
+        """Makes ``group`` (1 to 64 letters, digits, '_', '.' or '-') of the user
+        and ``members``; returns it (``name``, ``members`` in the order they
+        joined). ``ALREADY_EXISTS`` for a name a user or a group has."""
+        req = pb.CreateGroupRequest(user=self.user, group=group, members=list(members))
+        return self._unary("CreateGroup", req).group
+
+    def add_member(self, group: str, member: str) -> pb.Group:
+        """Adds ``member`` to ``group``, of which the user is a member
+        (``PERMISSION_DENIED`` otherwise); returns the group as it is now. The
+        new member reads the posts from then on. ``FAILED_PRECONDITION`` for a
+        group of the server's configuration."""
+        req = pb.AddMemberRequest(user=self.user, group=group, member=member)
+        return self._unary("AddMember", req).group
+
+    def leave_group(self, group: str) -> None:
+        """Takes the user out of ``group``; its posts no longer reach them."""
+        self._unary("LeaveGroup", pb.LeaveGroupRequest(user=self.user, group=group))
+
+    def list_groups(self) -> List[pb.Group]:
+        """The groups the user is a member of, by name, with their members."""
+        return list(self._unary("ListGroups", pb.ListGroupsRequest(user=self.user)).groups)
+
+    def get_group(self, group: str) -> pb.Group:
+        """``group`` with its members (``NOT_FOUND``: no such group;
+        ``PERMISSION_DENIED``: the user is not a member)."""
+        return self._unary("GetGroup", pb.GetGroupRequest(user=self.user, group=group)).group
+
+    def share_group_key(self, group: str, keys: Sequence[pb.SealedKey]) -> None:
+        """Sends members of ``group`` the user's sender key, one ``pb.SealedKey``
+        per receiver, in one call (see :meth:`E2E.post_text`)."""
+        self._unary("ShareGroupKey", pb.ShareGroupKeyRequest(user=self.user, group=group, keys=list(keys)))
+
+    def post(
+        self, group: str, text: Union[str, bytes], client_msg_id: Optional[str] = None
+    ) -> List[str]:
+        """Posts ``text`` to ``group``: every other member gets it, in the
+        group's one order. Returns the members who cannot read it.
+
+        With keys it is sealed with the user's sender key for the group
+        (:meth:`E2E.post_text`; members who have no identity key yet cannot
+        read it, and are returned); without, it goes as plaintext, which all
+        can read. ``client_msg_id`` as for :meth:`send`.
+        """
+        if self.e2e is not None:
+            return self.e2e.post_text(group, text, client_msg_id)
+        self.post_plaintext(group, text, client_msg_id)
+        return []
+
+    def post_plaintext(
+        self, group: str, text: Union[str, bytes], client_msg_id: Optional[str] = None
+    ) -> pb.SendMsgResponse:
+        """Posts ``text`` to ``group`` unencrypted (``ENCRYPTION_PLAINTEXT``): the server can read it."""
+        payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        return self.post_payload(group, payload, pb.ENCRYPTION_PLAINTEXT, client_msg_id)
+
+    def post_payload(
+        self, group: str, payload: bytes, encryption: int, client_msg_id: Optional[str] = None
+    ) -> pb.SendMsgResponse:
+        """Posts a payload to ``group`` as it is, with the ``encryption`` it says
+        it has (``pb.ENCRYPTION_E2E`` for one sealed by :func:`spartan_e2e.seal_group`,
+        which must carry the id it was sealed with)."""
+        req = pb.SendMsgRequest(
+            user=self.user,
+            group=group,
+            payload=bytes(payload),
+            encryption=encryption,
+            client_msg_id=new_message_id() if client_msg_id is None else client_msg_id,
+        )
+        return self._unary("SendMsg", req)
+
+    def group_history(self, group: str, before_seq: int = 0, page_size: int = 0) -> pb.HistoryResponse:
+        """One page of ``group``'s posts since the user joined (oldest first), as
+        :meth:`history`; sequence numbers count the group's posts."""
+        req = pb.HistoryRequest(user=self.user, group=group, before_seq=before_seq, page_size=page_size)
+        return self._unary("History", req)
+
+    def last_posts(self, group: str, count: int) -> list:
+        """The last ``count`` posts of ``group`` since the user joined, oldest first, as :meth:`last_messages`."""
+        return _page_back(lambda before, n: self.group_history(group, before, n), count)
+
     def open(self, msg: pb.Message) -> "Opened":
         """A text message (received or from History) made readable: see :meth:`E2E.open`.
 
@@ -528,18 +636,25 @@ class SpartanClient:
         than asked for (it is bounded by bytes too), so it follows
         ``next_before_seq`` until it has ``count`` messages or that is 0.
         """
-        out: list = []
-        before = 0
-        while count > len(out):
-            page = self.history(peer, before, min(count - len(out), MAX_PAGE_SIZE))
-            out[:0] = list(page.messages)
-            nxt = page.next_before_seq
-            # 0: the page reaches the first message. A "next" that does not
-            # lead backwards would page for ever: stop rather than loop.
-            if nxt == 0 or (before and nxt >= before):
-                break
-            before = nxt
-        return out
+        return _page_back(lambda before, n: self.history(peer, before, n), count)
+
+
+def _page_back(fetch: Callable[[int, int], pb.HistoryResponse], count: int) -> list:
+    """The last ``count`` messages of a log, oldest first: ``fetch(before_seq,
+    page_size)`` pages backwards as the server leads (a page may hold fewer than
+    asked for: it is bounded by bytes too) until there are ``count`` or no more."""
+    out: list = []
+    before = 0
+    while count > len(out):
+        page = fetch(before, min(count - len(out), MAX_PAGE_SIZE))
+        out[:0] = list(page.messages)
+        nxt = page.next_before_seq
+        # 0: the page reaches the first message. A "next" that does not
+        # lead backwards would page for ever: stop rather than loop.
+        if nxt == 0 or (before and nxt >= before):
+            break
+        before = nxt
+    return out
 
 
 def text_of(msg: pb.Message) -> str:
@@ -577,6 +692,48 @@ class KeyChange(NamedTuple):
     new: bytes
 
 
+class SealedPost(NamedTuple):
+    """A group post made ready to send (:meth:`E2E.prepare_post`)."""
+
+    #: The payload (``ENCRYPTION_E2E``), sealed with the user's sender key.
+    payload: bytes
+    #: The members who cannot read it: they have no identity key yet, so the
+    #: sender key could not be sealed for them.
+    unreadable: Tuple[str, ...]
+
+
+def max_text(max_message_bytes: int) -> int:
+    """The longest text, in bytes, that fits a server's ``max_message_bytes`` once sealed for a user."""
+    return max(int(max_message_bytes) - e2e.OVERHEAD, 0)
+
+
+def max_post(max_message_bytes: int) -> int:
+    """The longest text, in bytes, that fits a server's ``max_message_bytes`` once sealed as a group post."""
+    return max(int(max_message_bytes) - e2e.GROUP_OVERHEAD, 0)
+
+
+def _shared_key_plaintext(group: str, key: e2e.SenderKey) -> bytes:
+    """What a ``MESSAGE_TYPE_GROUP_KEY`` event carries, sealed: ``{"group": G,
+    "id": B64, "key": B64}``, compact, as Go's encoding/json writes it."""
+    doc = {"group": group, "id": base64.b64encode(key.id).decode(), "key": base64.b64encode(key.key).decode()}
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
+def _parse_shared_key(plain: bytes, group: str) -> e2e.SenderKey:
+    """The sender key a ``MESSAGE_TYPE_GROUP_KEY`` event's plaintext holds;
+    :class:`spartan_e2e.NotAuthentic` when it is not one, for ``group``."""
+    try:
+        doc = json.loads(plain.decode("utf-8"))
+        if not isinstance(doc, dict) or doc.get("group") != group:
+            raise ValueError("not a key for this group")
+        key_id, key = (base64.b64decode(doc[f], validate=True) for f in ("id", "key"))
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error):
+        raise e2e.NotAuthentic() from None
+    if len(key_id) != e2e.KEY_ID_SIZE or len(key) != e2e.KEY_SIZE:
+        raise e2e.NotAuthentic()
+    return e2e.SenderKey(key_id, key)
+
+
 #: The encryption values that mean "plaintext".
 _PLAIN = (pb.ENCRYPTION_PLAINTEXT, pb.ENCRYPTION_UNSPECIFIED)
 
@@ -598,13 +755,19 @@ class E2E:
     what arrives (:meth:`open`). The other users' keys are trusted on first
     use and kept in the key store (:meth:`refresh`); a key that replaces a
     trusted one is reported to ``on_key_change`` (on the thread of the call
-    that found it) and trusted from then on. Safe to use from several threads.
+    that found it) and trusted from then on, and the user's sender keys go
+    to that user again, sealed for the new key. Posts to a group are sealed
+    with the user's sender key for it (:meth:`post_text`), which changes
+    whenever the members do; other members' sender keys arrive as
+    ``MESSAGE_TYPE_GROUP_KEY`` events (:meth:`accept_group_key`). Safe to
+    use from several threads.
 
     Errors: :class:`NoKeyError` (the other user has no key yet),
     :class:`SpartanError` (a call failed), :class:`spartan_keystore.KeyStoreError`
     (the key directory cannot be written), ``ValueError`` (the server's key
     for a user is not a usable X25519 key), and from :meth:`open`
-    :class:`spartan_e2e.UnknownScheme` and :class:`spartan_e2e.NotAuthentic`.
+    :class:`spartan_e2e.UnknownScheme`, :class:`spartan_e2e.NotAuthentic` and
+    :class:`NoGroupKeyError`.
     """
 
     def __init__(
@@ -637,14 +800,23 @@ class E2E:
         first, reported to ``on_key_change`` if it replaces another. Returns it;
         :class:`NoKeyError` when ``user`` has none."""
         key = self.client.get_key(user)
+        self._trust(user, key)
+        return key
+
+    def _trust(self, user: str, key: bytes) -> None:
+        """Records ``key`` as ``user``'s: trusted if it is the first; if it
+        replaces another, the user's sender keys go to ``user`` again (sealed
+        for the new key) and ``on_key_change`` is told."""
         try:
             e2e.public_key_from_bytes(key)
         except ValueError as err:
             raise ValueError(f"the server's key for {user} is not a usable X25519 key ({err})") from None
         old = self.keys.trust(user, key)
-        if old is not None and self.on_key_change is not None:
+        if old is None:
+            return
+        self.keys.unshare(user)
+        if self.on_key_change is not None:
             self.on_key_change(KeyChange(user, old, key))
-        return key
 
     def peer_key(self, user: str) -> bytes:
         """``user``'s trusted key, asked of the server on first use."""
@@ -683,14 +855,20 @@ class E2E:
         Plaintext (or unspecified) comes back as it is, ``plain``. A sealed one
         is opened with the pair key of the other user's current key, then of
         each previous one; if none opens it, the server is asked for the other
-        user's key, in case it is a new one. Raises
+        user's key, in case it is a new one. A post to a group (``group`` set)
+        is opened with the sender's key for the group that it names. Raises
         :class:`spartan_e2e.UnknownScheme` for another encryption or scheme
         version, :class:`spartan_e2e.NotAuthentic` for a payload that does not
-        open, :class:`NoKeyError` when the other user has no key.
+        open, :class:`NoKeyError` when the other user has no key,
+        :class:`NoGroupKeyError` for a post whose sender key never came.
         """
         if msg.encryption in _PLAIN:
             return Opened(bytes(msg.payload), True)
-        if msg.encryption != pb.ENCRYPTION_E2E or not msg.payload or msg.payload[0] != e2e.VERSION:
+        if msg.encryption != pb.ENCRYPTION_E2E:
+            raise e2e.UnknownScheme()
+        if msg.group:
+            return self._open_group(msg)
+        if not msg.payload or msg.payload[0] != e2e.VERSION:
             raise e2e.UnknownScheme()
         peer = msg.receiver if msg.sender == self.user else msg.sender
         before = self.peer_key(peer)
@@ -706,6 +884,105 @@ class E2E:
             if now == before:
                 raise
         return Opened(self._open_with_known_keys(peer, msg), False)
+
+    def _open_group(self, msg: pb.Message) -> Opened:
+        """Opens a post to a group with the sender's key of the id it names."""
+        payload = bytes(msg.payload)
+        key = self.keys.sender_key(msg.group, msg.sender, e2e.group_key_id(payload))
+        if key is None:
+            raise NoGroupKeyError()
+        plain = e2e.open_group(key, payload, sender=msg.sender, group=msg.group, client_msg_id=msg.client_msg_id)
+        return Opened(plain, False)
+
+    # -- groups --------------------------------------------------------------
+
+    def prepare_post(self, group: str, text: Union[str, bytes], client_msg_id: str) -> SealedPost:
+        """Seals ``text`` as a post to ``group`` with the user's sender key,
+        under the id ``client_msg_id``, after making sure the members can read it.
+
+        It asks the server for the members (``GetGroup``). When they are not
+        those the user's key was made for (or there is no key yet), it makes a
+        new one first, so a member who left cannot read what follows and one who
+        joined cannot read what went before, and records it among the senders'
+        keys too (the user reads their own posts back). Then it sends the key,
+        in one ``ShareGroupKey`` call, to every member who does not have it yet,
+        sealed for each with the key of the pair; a member whose identity key is
+        not known yet is asked for (``GetKeys``, trusted on first use). Members
+        who have none cannot get the key: they are :attr:`SealedPost.unreadable`.
+        Nothing is posted: :meth:`post_text` does both.
+        """
+        members = sorted(self.client.get_group(group).members)
+        mine = self.keys.my_sender_key(group)
+        if mine is None or list(mine.members) != members:
+            k = e2e.new_sender_key()
+            mine = MySenderKey(k.id, k.key, tuple(members), ())
+            self.keys.add_sender_key(group, self.user, k)  # to read one's own posts
+            self.keys.set_my_sender_key(group, mine)
+        todo = [m for m in members if m != self.user and m not in mine.shared]
+        shared, unreadable = self._share_key(group, todo, mine.sender_key)
+        if shared:
+            mine = mine._replace(shared=mine.shared + tuple(shared))
+            self.keys.set_my_sender_key(group, mine)
+        plain = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        payload = e2e.seal_group(mine.sender_key, plain, sender=self.user, group=group, client_msg_id=client_msg_id)
+        return SealedPost(payload, tuple(unreadable))
+
+    def post_text(self, group: str, text: Union[str, bytes], client_msg_id: Optional[str] = None) -> List[str]:
+        """Seals ``text`` for ``group`` (:meth:`prepare_post`) and posts it
+        (``ENCRYPTION_E2E``), with ``client_msg_id`` (None: a fresh one) in the
+        associated data and the request. Returns the members who cannot read it
+        (no identity key yet)."""
+        msg_id = new_message_id() if client_msg_id is None else client_msg_id
+        sealed = self.prepare_post(group, text, msg_id)
+        self.client.post_payload(group, sealed.payload, pb.ENCRYPTION_E2E, msg_id)
+        return list(sealed.unreadable)
+
+    def _share_key(self, group: str, members: Sequence[str], key: e2e.SenderKey) -> Tuple[List[str], List[str]]:
+        """Sends ``members`` the sender key ``key`` for ``group``, each copy sealed
+        for its receiver, in one call. Returns those who got it, and those who
+        could not (no identity key yet)."""
+        if not members:
+            return [], []
+        unknown = [m for m in members if self.keys.contact(m) is None]
+        if unknown:
+            found = self.client.get_keys(unknown)
+            for m in unknown:
+                if m in found:
+                    self._trust(m, found[m])
+        plain = _shared_key_plaintext(group, key)
+        sealed: List[pb.SealedKey] = []
+        shared: List[str] = []
+        unreadable: List[str] = []
+        for m in members:
+            contact = self.keys.contact(m)
+            if contact is None:
+                unreadable.append(m)
+                continue
+            msg_id = new_message_id()
+            payload = e2e.seal(
+                self.pair(m, contact.public_key), plain, sender=self.user, receiver=m, group=group, client_msg_id=msg_id
+            )
+            sealed.append(pb.SealedKey(receiver=m, payload=payload, encryption=pb.ENCRYPTION_E2E, client_msg_id=msg_id))
+            shared.append(m)
+        if not sealed:
+            return [], unreadable
+        self.client.share_group_key(group, sealed)
+        return shared, unreadable
+
+    def accept_group_key(self, msg: pb.Message) -> None:
+        """Records the sender key a ``MESSAGE_TYPE_GROUP_KEY`` event brings, as
+        the sender's newest for the event's group.
+
+        Raises as :meth:`open` does: :class:`spartan_e2e.UnknownScheme` (not
+        ``ENCRYPTION_E2E``, or another scheme), :class:`spartan_e2e.NotAuthentic`
+        (it does not open with a key of the sender's, or is not a key for the
+        group), :class:`NoKeyError` (the sender has no identity key).
+        """
+        if msg.encryption != pb.ENCRYPTION_E2E:
+            raise e2e.UnknownScheme()
+        self.peer_key(msg.sender)
+        plain = self._open_with_known_keys(msg.sender, msg)
+        self.keys.add_sender_key(msg.group, msg.sender, _parse_shared_key(plain, msg.group))
 
     def _open_with_known_keys(self, peer: str, msg: pb.Message) -> bytes:
         """Opens ``msg`` with the pair key of ``peer``'s trusted key, then of each previous one."""

@@ -20,6 +20,12 @@ implementations check, byte for byte (``tests/test_e2e_vectors.py``).
   cannot be shown under other names or replayed under another id.
 - **Fingerprint** (:func:`fingerprint`): the first 10 bytes of a public key's
   SHA-256, in hex, as five space-separated groups of four digits.
+- **Group post** (:func:`seal_group`, :func:`open_group`): sealed with the
+  sender's key for the group (:class:`SenderKey`, a random AES-256 key and a
+  random 8-byte id, which the sender hands every other member sealed with
+  their pair key): ``b"\x02"`` (:data:`GROUP_VERSION`) + the key's id + a
+  12-byte nonce + the AES-256-GCM ciphertext + its tag, with the associated
+  data above but an empty receiver (one payload serves every member).
 
 Only PyCryptodome (``Crypto``) is needed, not grpc::
 
@@ -34,7 +40,7 @@ Only PyCryptodome (``Crypto``) is needed, not grpc::
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
@@ -64,6 +70,14 @@ __all__ = [
     "seal",
     "open_",
     "fingerprint",
+    "GROUP_VERSION",
+    "KEY_ID_SIZE",
+    "GROUP_OVERHEAD",
+    "SenderKey",
+    "new_sender_key",
+    "seal_group",
+    "group_key_id",
+    "open_group",
 ]
 
 #: The scheme's version: the first byte of every payload.
@@ -76,6 +90,14 @@ KEY_SIZE = 32
 TAG_SIZE = 16
 #: What a payload adds to its plaintext: the version byte, the nonce and the tag (29).
 OVERHEAD = 1 + NONCE_SIZE + TAG_SIZE
+
+#: The group scheme's version: the first byte of every group post's payload.
+GROUP_VERSION = 2
+#: The size of a sender key's id, which a group post names its key by.
+KEY_ID_SIZE = 8
+#: What a group post's payload adds to its plaintext: the version byte, the
+#: key's id, the nonce and the tag (37).
+GROUP_OVERHEAD = 1 + KEY_ID_SIZE + NONCE_SIZE + TAG_SIZE
 
 #: The size of an X25519 key, private or public, in bytes.
 _X25519_SIZE = 32
@@ -299,3 +321,74 @@ def fingerprint(public: PublicKeyLike) -> str:
         raw = public_bytes(public)
     digest = SHA256.new(raw).hexdigest()[:20]
     return " ".join(digest[i : i + 4] for i in range(0, 20, 4))
+
+
+# -- group posts ------------------------------------------------------------------------------
+
+
+class SenderKey(NamedTuple):
+    """One member's key for its posts to one group: a random AES-256 ``key``
+    (32 bytes) and its random ``id`` (:data:`KEY_ID_SIZE` bytes), which every
+    post sealed with it carries in the clear."""
+
+    id: bytes
+    key: bytes
+
+
+def new_sender_key() -> SenderKey:
+    """Makes a sender key: a random AES-256 key and a random id (from the system's random source)."""
+    return SenderKey(get_random_bytes(KEY_ID_SIZE), get_random_bytes(KEY_SIZE))
+
+
+def seal_group(
+    key: SenderKey,
+    plaintext: bytes,
+    *,
+    sender: str,
+    group: str,
+    client_msg_id: str = "",
+    nonce: Optional[bytes] = None,
+) -> bytes:
+    """Encrypt a post of ``sender`` to ``group`` under the sender key ``key``:
+    ``b"\x02" + key.id + nonce + ciphertext + tag``, :data:`GROUP_OVERHEAD`
+    bytes longer than ``plaintext``. The associated data is a message's with an
+    empty receiver: one payload serves every member.
+
+    ``nonce`` is ``None`` for a fresh random one, always but in test vectors.
+    Raises ``ValueError`` for an id that is not 8 bytes, a key that is not 32
+    or a nonce that is not 12.
+    """
+    key_id = bytes(key.id)
+    if len(key_id) != KEY_ID_SIZE:
+        raise ValueError(f"a sender key's id is {KEY_ID_SIZE} bytes, not {len(key_id)}")
+    inner = seal(key.key, plaintext, sender=sender, receiver="", group=group, client_msg_id=client_msg_id, nonce=nonce)
+    return bytes([GROUP_VERSION]) + key_id + inner[1:]
+
+
+def group_key_id(payload: bytes) -> bytes:
+    """The id of the sender key a group post was sealed with.
+
+    Raises :class:`UnknownScheme` for a payload that is not a group post (empty,
+    or its first byte is not :data:`GROUP_VERSION`) and :class:`NotAuthentic`
+    for one shorter than :data:`GROUP_OVERHEAD`.
+    """
+    payload = bytes(payload)
+    if len(payload) == 0 or payload[0] != GROUP_VERSION:
+        raise UnknownScheme()
+    if len(payload) < GROUP_OVERHEAD:
+        raise NotAuthentic()
+    return payload[1 : 1 + KEY_ID_SIZE]
+
+
+def open_group(key: bytes, payload: bytes, *, sender: str, group: str, client_msg_id: str = "") -> bytes:
+    """Decrypt a group post made by :func:`seal_group` with the sender key ``key``
+    (its 32 bytes: look it up by :func:`group_key_id`) and return the plaintext.
+
+    Raises :class:`UnknownScheme` and :class:`NotAuthentic` as
+    :func:`group_key_id` and :func:`open_` do, and ``ValueError`` for a key that
+    is not 32 bytes.
+    """
+    payload = bytes(payload)
+    group_key_id(payload)
+    inner = bytes([VERSION]) + payload[1 + KEY_ID_SIZE :]
+    return open_(key, inner, sender=sender, receiver="", group=group, client_msg_id=client_msg_id)

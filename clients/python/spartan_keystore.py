@@ -1,7 +1,7 @@
 """What a Spartan client keeps on the user's disk for end-to-end encryption.
 
 A **key directory** (docs/SECURITY.md, "What a client keeps, and where") holds
-three JSON files, the same ones the Go CLI reads and writes (its package
+four JSON files, the same ones the Go CLI reads and writes (its package
 ``clients/go/keystore``), so a user may switch between the two clients:
 
 - ``identity.json``: ``{"version": 1, "user": "alice", "private_key": B64,
@@ -15,8 +15,14 @@ three JSON files, the same ones the Go CLI reads and writes (its package
 - ``outbox.json``: ``{"version": 1, "messages": [{"to": "bob",
   "client_msg_id": ID, "text": TEXT}]}``, messages typed for a user who has no
   key yet, in the order typed.
+- ``groups.json``: ``{"version": 1, "groups": {"team": {"mine": {"id": B64,
+  "key": B64, "members": [...], "shared": [...]}, "senders": {"bob": [{"id":
+  B64, "key": B64}, ...]}}}}``, the sender keys of group chats: the user's own
+  for each group (with the members, sorted, it was made for, and those who
+  got it) and the other members' (newest first, at most
+  :data:`MAX_SENDER_KEYS` of each).
 
-B64 is standard base64 with padding, of 32 bytes. The directory is made with
+B64 is standard base64 with padding, of 32 bytes (of 8 for a sender key's id). The directory is made with
 mode 0700; every file is written whole, mode 0600, to a temporary file in the
 same directory that is synced and renamed over the old one, so a crash leaves
 the old file or the new one, never half of one.
@@ -52,9 +58,13 @@ __all__ = [
     "IDENTITY_FILE",
     "CONTACTS_FILE",
     "OUTBOX_FILE",
+    "GROUPS_FILE",
+    "MAX_SENDER_KEYS",
     "KeyStoreError",
     "Contact",
     "Waiting",
+    "MySenderKey",
+    "GroupState",
     "KeyStore",
     "config_dir",
     "safe_name",
@@ -63,11 +73,15 @@ __all__ = [
     "parse_time",
 ]
 
-#: The version of the three files' format.
+#: The version of the files' format.
 FORMAT_VERSION = 1
 IDENTITY_FILE = "identity.json"
 CONTACTS_FILE = "contacts.json"
 OUTBOX_FILE = "outbox.json"
+GROUPS_FILE = "groups.json"
+#: How many of one sender's keys for one group are kept: enough for posts
+#: sealed before a few changes of members to still open.
+MAX_SENDER_KEYS = 16
 #: The size of a key in the files (X25519, private or public).
 _KEY_SIZE = 32
 _UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
@@ -101,6 +115,34 @@ class Waiting(NamedTuple):
     to: str
     client_msg_id: str
     text: str
+
+
+class MySenderKey(NamedTuple):
+    """The user's sender key for a group, as groups.json keeps it."""
+
+    #: The key's id (8 bytes), which every post sealed with it names.
+    id: bytes
+    #: The AES-256 key (32 bytes).
+    key: bytes
+    #: The members it was made for, sorted: other members call for a new key.
+    members: Tuple[str, ...] = ()
+    #: The members who got it (sealed for them), in the order they did.
+    shared: Tuple[str, ...] = ()
+
+    @property
+    def sender_key(self) -> e2e.SenderKey:
+        """The key and its id, without the members."""
+        return e2e.SenderKey(self.id, self.key)
+
+
+class GroupState(NamedTuple):
+    """What the user keeps of one group in groups.json."""
+
+    #: The user's current sender key for the group, or None.
+    mine: Optional[MySenderKey]
+    #: The other members' keys (and the user's own, to read their own posts
+    #: back), by sender, newest first.
+    senders: Mapping[str, Tuple[e2e.SenderKey, ...]]
 
 
 # -- where ------------------------------------------------------------------------------------
@@ -191,16 +233,16 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _key(value: object, what: str) -> bytes:
-    """A 32-byte key from its base64; raises ValueError naming ``what``."""
+def _key(value: object, what: str, size: int = _KEY_SIZE) -> bytes:
+    """A key of ``size`` bytes (32: X25519, AES-256) from its base64; raises ValueError naming ``what``."""
     if not isinstance(value, str):
         raise ValueError(f"{what} is {_kind(value)}, not a base64 string")
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError(f"{what} is not standard base64") from None
-    if len(raw) != _KEY_SIZE:
-        raise ValueError(f"{what} is {len(raw)} bytes, not {_KEY_SIZE}")
+    if len(raw) != size:
+        raise ValueError(f"{what} is {len(raw)} bytes, not {size}")
     return raw
 
 
@@ -259,6 +301,73 @@ def _parse_outbox(doc: Dict[str, Any]) -> List[Waiting]:
     return out
 
 
+def _names(value: object, what: str) -> Tuple[str, ...]:
+    """A list of user names (null, as Go writes an empty one, is none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ValueError(f"{what} is {_kind(value)}, not a list of names")
+    return tuple(value)
+
+
+def _sender_key(value: object, what: str) -> e2e.SenderKey:
+    """A sender key, ``{"id": B64, "key": B64}``; raises ValueError naming ``what``."""
+    entry = _object(value, what)
+    return e2e.SenderKey(
+        _key(entry.get("id"), f"the id of {what}", e2e.KEY_ID_SIZE), _key(entry.get("key"), what)
+    )
+
+
+def _parse_group(name: str, entry: object) -> GroupState:
+    """One group of groups.json; raises ValueError."""
+    where = f"the group {name!r}"
+    entry = _object(entry, where)
+    mine: Optional[MySenderKey] = None
+    if entry.get("mine") is not None:
+        what = f"the user's key for {where}"
+        k = _sender_key(entry["mine"], what)
+        own = entry["mine"]
+        members = _names(own.get("members"), f'"members" of {what}')
+        mine = MySenderKey(k.id, k.key, members, _names(own.get("shared"), f'"shared" of {what}'))
+    senders: Dict[str, Tuple[e2e.SenderKey, ...]] = {}
+    raw = entry.get("senders")
+    for sender, keys in ({} if raw is None else _object(raw, f'"senders" of {where}')).items():
+        if not isinstance(keys, list):
+            raise ValueError(f"the keys of {sender!r} for {where} are {_kind(keys)}, not a list")
+        senders[sender] = tuple(_sender_key(k, f"{sender}'s key {i} for {where}") for i, k in enumerate(keys, 1))
+    return GroupState(mine, senders)
+
+
+def _parse_groups(doc: Dict[str, Any]) -> Dict[str, GroupState]:
+    """The groups of a decoded groups.json; raises ValueError."""
+    entries = doc.get("groups")
+    if entries is None:
+        return {}
+    return {name: _parse_group(name, entry) for name, entry in _object(entries, '"groups"').items()}
+
+
+def _sender_key_doc(k: e2e.SenderKey) -> Dict[str, str]:
+    return {"id": _b64(k.id), "key": _b64(k.key)}
+
+
+def _groups_doc(groups: Mapping[str, GroupState]) -> Dict[str, Any]:
+    """groups.json's content as Go writes it: names sorted, "mine" and "senders" left out when there are none."""
+    entries: Dict[str, Any] = {}
+    for name in sorted(groups):
+        st = groups[name]
+        entry: Dict[str, Any] = {}
+        if st.mine is not None:
+            entry["mine"] = {
+                **_sender_key_doc(st.mine.sender_key),
+                "members": list(st.mine.members),
+                "shared": list(st.mine.shared),
+            }
+        if st.senders:
+            entry["senders"] = {u: [_sender_key_doc(k) for k in st.senders[u]] for u in sorted(st.senders)}
+        entries[name] = entry
+    return {"version": FORMAT_VERSION, "groups": entries}
+
+
 def _contacts_doc(contacts: Mapping[str, Contact]) -> Dict[str, Any]:
     """contacts.json's content, users sorted and previous_keys left out when empty (as Go writes it)."""
     entries: Dict[str, Any] = {}
@@ -285,10 +394,11 @@ class KeyStore:
     """One key directory, open for one user; safe to use from several threads.
 
     :meth:`open` makes the directory and the identity on first use and reads
-    the three files. :attr:`private_key` is the identity (a PyCryptodome X25519
+    the other files. :attr:`private_key` is the identity (a PyCryptodome X25519
     key), :attr:`public_key` its published 32 bytes. Every change
-    (:meth:`trust`, :meth:`hold`, :meth:`release`) reads the file again, changes
-    it and writes it whole, so two clients sharing the directory (the Go CLI
+    (:meth:`trust`, :meth:`hold`, :meth:`release`, :meth:`set_my_sender_key`,
+    :meth:`add_sender_key`, :meth:`unshare`) reads the file again, changes it
+    and writes it whole, so two clients sharing the directory (the Go CLI
     and client.py, say) do not undo each other's changes. Every failure is a
     :class:`KeyStoreError`.
     """
@@ -307,6 +417,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._contacts: Dict[str, Contact] = {}
         self._outbox: List[Waiting] = []
+        self._groups: Dict[str, GroupState] = {}
 
     @classmethod
     def open(cls, directory: PathLike, user: str) -> "KeyStore":
@@ -319,6 +430,7 @@ class KeyStore:
         with store._lock:
             store._contacts = store._read_contacts()
             store._outbox = store._read_outbox()
+            store._groups = store._read_groups()
         return store
 
     def path(self, name: str) -> Path:
@@ -387,7 +499,69 @@ class KeyStore:
                 self._write(OUTBOX_FILE, _outbox_doc(kept))
             self._outbox = kept
 
+    # -- group sender keys ------------------------------------------------------
+
+    def group_state(self, group: str) -> GroupState:
+        """What groups.json keeps of ``group`` (no key, no senders if nothing)."""
+        with self._lock:
+            return self._groups.get(group, GroupState(None, {}))
+
+    def my_sender_key(self, group: str) -> Optional[MySenderKey]:
+        """The user's sender key for ``group``, or None."""
+        return self.group_state(group).mine
+
+    def set_my_sender_key(self, group: str, key: MySenderKey) -> None:
+        """Records ``key`` as the user's sender key for ``group``."""
+        with self._lock:
+            groups = self._read_groups()
+            st = groups.get(group, GroupState(None, {}))
+            groups[group] = st._replace(mine=key)
+            self._write_groups(groups)
+
+    def add_sender_key(self, group: str, sender: str, key: e2e.SenderKey) -> None:
+        """Records ``sender``'s key for ``group`` as their newest; only the
+        newest :data:`MAX_SENDER_KEYS` are kept."""
+        with self._lock:
+            groups = self._read_groups()
+            st = groups.get(group, GroupState(None, {}))
+            keys = (key, *(k for k in st.senders.get(sender, ()) if k.id != key.id))
+            groups[group] = st._replace(senders={**st.senders, sender: keys[:MAX_SENDER_KEYS]})
+            self._write_groups(groups)
+
+    def sender_key(self, group: str, sender: str, key_id: bytes) -> Optional[bytes]:
+        """The 32 bytes of ``sender``'s key of id ``key_id`` for ``group``, or None."""
+        key_id = bytes(key_id)
+        for k in self.group_state(group).senders.get(sender, ()):
+            if k.id == key_id:
+                return k.key
+        return None
+
+    def unshare(self, member: str) -> None:
+        """Forgets that ``member`` has the user's sender keys: ``member``'s
+        identity key changed, so the keys go to them again, sealed for the new one."""
+        with self._lock:
+            groups = self._read_groups()
+            changed = False
+            for name, st in groups.items():
+                if st.mine is not None and member in st.mine.shared:
+                    shared = tuple(m for m in st.mine.shared if m != member)
+                    groups[name] = st._replace(mine=st.mine._replace(shared=shared))
+                    changed = True
+            if changed:
+                self._write_groups(groups)
+            else:
+                self._groups = groups
+
     # -- files ------------------------------------------------------------------
+
+    def _read_groups(self) -> Dict[str, GroupState]:
+        doc = _read(self.path(GROUPS_FILE))
+        return {} if doc is None else _checked(self.path(GROUPS_FILE), doc, _parse_groups)
+
+    def _write_groups(self, groups: Dict[str, GroupState]) -> None:
+        """Writes groups.json whole and keeps ``groups`` as the state; self._lock is held."""
+        self._write(GROUPS_FILE, _groups_doc(groups))
+        self._groups = groups
 
     def _read_contacts(self) -> Dict[str, Contact]:
         doc = _read(self.path(CONTACTS_FILE))

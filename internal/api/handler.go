@@ -11,6 +11,7 @@ import (
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
+	"github.com/spartan-messenger/spartan/internal/auth"
 	"github.com/spartan-messenger/spartan/internal/chat"
 )
 
@@ -20,14 +21,16 @@ type Handler struct {
 	// stopping ends every open stream when it is done: the server is shutting down.
 	stopping context.Context
 	log      *slog.Logger
+	auth     *auth.Authority
 }
 
 var _ spartanv1connect.ChatServiceHandler = (*Handler)(nil)
 
-// NewHandler returns a Handler over core. Streams end, with the code
-// Unavailable, once stopping is done. Internal errors are logged to log.
-func NewHandler(core *chat.Service, stopping context.Context, log *slog.Logger) *Handler {
-	return &Handler{core: core, stopping: stopping, log: log}
+// NewHandler returns a Handler over core, logging users in with authority.
+// Streams end, with the code Unavailable, once stopping is done. Internal
+// errors are logged to log.
+func NewHandler(core *chat.Service, authority *auth.Authority, stopping context.Context, log *slog.Logger) *Handler {
+	return &Handler{core: core, auth: authority, stopping: stopping, log: log}
 }
 
 // Login checks the user and returns the other users and open chat requests.

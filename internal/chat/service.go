@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -17,6 +18,12 @@ type Options struct {
 	// Groups are the configured groups and their members; a group's name is
 	// never a user's.
 	Groups map[string][]string
+	// AuthKeys pins users' Ed25519 log-in keys; the others are taken on
+	// first use.
+	AuthKeys map[string][]byte
+	// MaxStreams bounds the streams (Receive) one user may have open on
+	// this server at once (0: no bound).
+	MaxStreams int
 	// MaxPayload is the largest payload Send accepts, in bytes (default 64 KiB).
 	MaxPayload int
 	// MaxPending is how many messages may wait for a chat request's answer (default 100).
@@ -42,12 +49,15 @@ type Options struct {
 
 // Service is the chat core. It is safe for concurrent use.
 type Service struct {
-	opts     Options
-	known    map[string]bool
-	groups   map[string]Group // the configured ones
-	store    Store
-	broker   Broker
-	presence Presence
+	opts   Options
+	known  map[string]bool
+	groups map[string]Group // the configured ones
+	store  Store
+
+	streamsMu sync.Mutex
+	streams   map[string]int // open streams by user
+	broker    Broker
+	presence  Presence
 }
 
 // NewService returns the core over a store, a broker and a presence tracker.
@@ -74,7 +84,7 @@ func NewService(store Store, broker Broker, presence Presence, opts Options) *Se
 	for _, u := range opts.Users {
 		known[u] = true
 	}
-	return &Service{opts: opts, known: known, groups: configuredGroups(opts.Groups), store: store, broker: broker, presence: presence}
+	return &Service{opts: opts, known: known, groups: configuredGroups(opts.Groups), store: store, broker: broker, presence: presence, streams: map[string]int{}}
 }
 
 // Users returns every configured user, in configuration order.
@@ -327,6 +337,10 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 	if err := s.checkUser("receiver", user); err != nil {
 		return err
 	}
+	if err := s.openStream(user); err != nil {
+		return err
+	}
+	defer s.closeStream(user)
 	inbox := InboxLog(user)
 	wake, unsubscribe, err := s.broker.Subscribe(ctx, inbox)
 	if err != nil {
@@ -459,6 +473,26 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 				}
 			}
 		}
+	}
+}
+
+// openStream counts a stream of user, refusing one past MaxStreams.
+func (s *Service) openStream(user string) error {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	if s.opts.MaxStreams > 0 && s.streams[user] >= s.opts.MaxStreams {
+		return Errorf(CodeExhausted, "%s has %d streams open on this server already, the most allowed; close one first", user, s.streams[user])
+	}
+	s.streams[user]++
+	return nil
+}
+
+// closeStream counts a stream of user gone.
+func (s *Service) closeStream(user string) {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	if s.streams[user]--; s.streams[user] <= 0 {
+		delete(s.streams, user)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1027,5 +1028,53 @@ func inboxOnly(yield func([]chat.Event) error) func([]chat.Event) error {
 			return nil
 		}
 		return yield(batch)
+	}
+}
+
+// TestStreamsPerUser: past MaxStreams, another stream of the same user is
+// refused (ResourceExhausted); another user's is not; one that ends frees
+// its place.
+func TestStreamsPerUser(t *testing.T) {
+	t.Parallel()
+	svc, _ := newService(t, chat.Options{MaxStreams: 2})
+	open := func(user string) (context.CancelFunc, <-chan error) {
+		ctx, cancel := context.WithCancel(t.Context())
+		started := make(chan struct{})
+		done := make(chan error, 1)
+		var once sync.Once
+		go func() {
+			done <- svc.Receive(ctx, user, 0, "", func([]chat.Event) error { once.Do(func() { close(started) }); return nil })
+		}()
+		select {
+		case <-started:
+		case err := <-done:
+			done <- err
+		}
+		return cancel, done
+	}
+	stop1, done1 := open("alice")
+	defer stop1()
+	stop2, _ := open("alice")
+	defer stop2()
+	stop3, third := open("alice")
+	defer stop3()
+	wantCode(t, <-third, chat.CodeExhausted, "alice has 2 streams open")
+	stopBob, bobDone := open("bob")
+	select {
+	case err := <-bobDone:
+		t.Fatalf("bob's stream ended: %v", err)
+	default:
+	}
+	stopBob()
+	stop1()
+	if err := <-done1; !errors.Is(err, context.Canceled) { // the first stream has ended: its place is free
+		t.Errorf("the first stream ended with %v, want context.Canceled", err)
+	}
+	stop4, fourth := open("alice")
+	defer stop4()
+	select {
+	case err := <-fourth:
+		t.Fatalf("a stream after one ended: %v", err)
+	default:
 	}
 }

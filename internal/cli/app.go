@@ -28,8 +28,10 @@ const (
 	chatting              // lines are messages to the partner
 )
 
-const helpText = `[Spartan] Commands: /chat USER switches to USER (accepting their request), /decline USER declines USER's request,
+const helpText = `[Spartan] Commands: /chat NAME switches to a user (accepting their request) or a group, /decline USER declines USER's request,
 [Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,
+[Spartan] /groups lists your groups, /group create NAME USER... makes one, /group add NAME USER adds USER to one,
+[Spartan] /members NAME lists a group's members, /leave NAME leaves a group,
 [Spartan] /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.
 [Spartan] Up and Down recall earlier lines.`
 

@@ -5,12 +5,16 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,8 +41,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	server := fs.String("server", "localhost:3000", "address of the Spartan server, host:port; a comma-separated list names servers of one cluster, tried in turn")
 	giveUp := fs.Duration("give-up", 30*time.Second, "how long to keep reconnecting to a server that is gone")
 	keyDir := fs.String("key-dir", "", "directory of your encryption keys (default: one per server and user in your config directory)")
+	useTLS := fs.Bool("tls", false, "talk to the server over TLS")
+	caFile := fs.String("ca", "", "with -tls: the PEM certificate(s) to trust instead of the system's")
 	fs.Usage = func() {
-		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port[,host:port...]] [-give-up 30s] [-key-dir DIR] USER\n\nChat on a Spartan server as USER, end-to-end encrypted.\n\n")
+		_, _ = fmt.Fprintf(stderr, "usage: spartan [-server host:port[,host:port...]] [-give-up 30s] [-key-dir DIR] [-tls [-ca FILE]] USER\n\nChat on a Spartan server as USER, end-to-end encrypted.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -61,17 +67,37 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	*server = withDefaultPort(*server)
-	client := spartan.New(*server, user)
+	var opts []spartan.Option
+	if *useTLS || *caFile != "" {
+		tlsConfig, err := clientTLS(*caFile)
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "[Spartan] %v.\n", err)
+			return exitUsage
+		}
+		opts = append(opts, spartan.WithTLS(tlsConfig))
+	}
+	// Whether the user exists, before their key directory is made.
+	listCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	users, err := spartan.New(*server, user, opts...).ListUsers(listCtx)
+	cancel()
+	switch {
+	case err != nil:
+		return loginFailed(*server, err, stderr)
+	case !slices.Contains(users, user):
+		_, _ = fmt.Fprintf(stderr, "[Spartan] There is no user named %q. Users: %s\n", user, joinNames(users))
+		return exitUsage
+	}
+	ks, err := openKeys(*keyDir, *server, user)
+	if err != nil {
+		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot use your encryption keys: %v.\n", err)
+		return exitKeys
+	}
+	client := spartan.New(*server, user, append(opts, spartan.WithSigner(ks.Signer()))...)
 	loginCtx, cancel := context.WithTimeout(ctx, callTimeout)
 	login, err := client.Login(loginCtx)
 	cancel()
 	if err != nil {
-		return loginFailed(ctx, client, *server, err, stderr)
-	}
-	ks, err := openKeys(*keyDir, *server, login.GetUser())
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot use your encryption keys: %v.\n", err)
-		return exitKeys
+		return loginFailed(*server, err, stderr)
 	}
 	term, err := newTerminal(stdin, stdout)
 	if err != nil {
@@ -82,6 +108,24 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	term.Println(fmt.Sprintf("[Spartan] Connected to Spartan Server at port %s.", port(client.Addr())))
 	a := newApp(client, term, login, ks)
 	return a.run(ctx, login.GetChatRequests(), *giveUp)
+}
+
+// clientTLS is the TLS configuration of -tls: the system's roots, or those
+// of caFile.
+func clientTLS(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the -ca file: %w", err)
+	}
+	cfg.RootCAs = x509.NewCertPool()
+	if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the -ca file %s holds no PEM certificate", caFile)
+	}
+	return cfg, nil
 }
 
 // openKeys opens the key directory: dir, or the default one of user on the
@@ -99,16 +143,10 @@ func openKeys(dir, servers, user string) (*keystore.Store, error) {
 }
 
 // loginFailed tells why logging in failed and returns the exit status.
-func loginFailed(ctx context.Context, client *spartan.Client, server string, err error, stderr io.Writer) int {
+func loginFailed(server string, err error, stderr io.Writer) int {
 	switch connect.CodeOf(err) {
-	case connect.CodeNotFound, connect.CodeInvalidArgument:
-		msg := fmt.Sprintf("[Spartan] %s.", capitalize(errMessage(err)))
-		listCtx, cancel := context.WithTimeout(ctx, callTimeout)
-		defer cancel()
-		if users, lerr := client.ListUsers(listCtx); lerr == nil {
-			msg += " Users: " + joinNames(users)
-		}
-		_, _ = fmt.Fprintln(stderr, msg)
+	case connect.CodeNotFound, connect.CodeInvalidArgument, connect.CodePermissionDenied, connect.CodeUnauthenticated:
+		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot log in: %s.\n", errMessage(err))
 		return exitUsage
 	default:
 		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot connect to Spartan Server at %s: %s. Is the server running?\n", server, errMessage(err))
@@ -168,12 +206,4 @@ func errMessage(err error) string {
 		return cerr.Message()
 	}
 	return err.Error()
-}
-
-// capitalize makes a server's error message start a sentence.
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -8,6 +8,7 @@ import (
 
 	spartan "github.com/spartan-messenger/spartan/clients/go"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
+	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/servertest"
 )
 
@@ -167,4 +168,33 @@ func TestWhoisAndABadKeyFile(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "{oops" {
 		t.Errorf("the damaged key file was replaced: %q", b)
 	}
+}
+
+// TestTranscriptWithLogInAndTLS: on a server that requires logging in and
+// speaks TLS only, two CLIs started with -tls -ca log in without the users
+// noticing and play the brief's transcript.
+func TestTranscriptWithLogInAndTLS(t *testing.T) {
+	t.Parallel()
+	cert, key := servertest.TLSFiles(t)
+	cfg := servertest.Config()
+	cfg.Auth.Required = true
+	cfg.TLS = config.TLS{CertFile: cert, KeyFile: key}
+	srv := servertest.Start(t, cfg)
+	alice := startCLI(t, "alice", "-server", srv.Addr, "-tls", "-ca", cert)
+	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "bob")
+	alice.typeLine(t, "Hey Bob!")
+	bob := startCLI(t, "bob", "-server", srv.Addr, "-tls", "-ca", cert)
+	bob.screen.Expect(t, wait, "alice is requesting to chat with you. Enter 'yes' to accept or different user: ")
+	bob.typeLine(t, "yes")
+	bob.screen.Expect(t, wait, "[alice] Hey Bob!\n")
+	bob.typeLine(t, "Hi Alice!")
+	alice.screen.Expect(t, wait, "[bob] Hi Alice!\n")
+
+	plain := startCLI(t, "charlie", "-server", srv.Addr)
+	plain.screen.Expect(t, wait, "[Spartan] Cannot connect to Spartan Server at "+srv.Addr)
+	plain.wantExit(t, 1)
+	untrusted := startCLI(t, "charlie", "-server", srv.Addr, "-tls")
+	untrusted.screen.Expect(t, wait, "[Spartan] Cannot connect to Spartan Server at "+srv.Addr, "certificate")
+	untrusted.wantExit(t, 1)
 }

@@ -92,11 +92,14 @@ func (a *app) groupCommand(ctx context.Context, arg string) {
 			a.say(fmt.Sprintf("Could not make the group %s: %s.", name, errMessage(err)))
 			return
 		}
-		a.groups[g.GetName()] = true // the event tells everyone, this user too
+		a.groups[g.GetName()] = true
+		a.say(fmt.Sprintf("%s made the group %s: %s.", a.c.User(), name, strings.Join(g.GetMembers(), ", ")))
 	case len(words) == 3 && words[0] == "add":
 		if _, err := a.c.AddMember(ctx, words[1], words[2]); err != nil {
 			a.say(fmt.Sprintf("Could not add %s to %s: %s.", words[2], words[1], errMessage(err)))
+			return
 		}
+		a.say(fmt.Sprintf("%s added %s to %s.", a.c.User(), words[2], words[1]))
 	default:
 		a.say("Use /group create NAME USER... or /group add NAME USER.")
 	}
@@ -142,6 +145,7 @@ func (a *app) leave(ctx context.Context, name string) {
 		a.say(fmt.Sprintf("Could not leave %s: %s.", name, errMessage(err)))
 		return
 	}
+	a.say(fmt.Sprintf("%s left %s.", a.c.User(), name))
 	a.leftGroup(name)
 }
 
@@ -166,9 +170,12 @@ func (a *app) post(ctx context.Context, q queued) error {
 	return err
 }
 
-// groupChanged shows a change of a group's members and follows it.
+// groupChanged shows a change of a group's members and follows it. A
+// change the user made was told when it was made.
 func (a *app) groupChanged(ctx context.Context, m *spartanv1.Message) {
-	a.say(m.GetNote())
+	if m.GetSender() != a.c.User() {
+		a.say(m.GetNote())
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	g, err := a.c.GetGroup(ctx, m.GetGroup())

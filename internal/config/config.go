@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -43,6 +44,10 @@ type Config struct {
 	Limits Limits `koanf:"limits"`
 	// Admin is the operator's view inside the server (pprof, runtime statistics).
 	Admin Admin `koanf:"admin"`
+	// Auth is how callers prove who they are.
+	Auth Auth `koanf:"auth"`
+	// TLS, when its files are set, serves TLS only.
+	TLS TLS `koanf:"tls"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `koanf:"log_level"`
 }
@@ -193,6 +198,9 @@ type Limits struct {
 	// open at once; past it, a new connection is closed at once (and the
 	// server logs a warning). 0 turns the bound off.
 	ConnsPerAddress int `koanf:"conns_per_address"`
+	// StreamsPerUser bounds the streams (ReceiveMsg) one user may have open
+	// on one server at once; past it, ResourceExhausted. 0 turns it off.
+	StreamsPerUser int `koanf:"streams_per_user"`
 }
 
 // Admin is a second, loopback-only address that serves net/http/pprof and
@@ -222,6 +230,88 @@ func (a *Admin) validate() error {
 	return nil
 }
 
+// TLS is the server's certificate: with both files set, the port speaks TLS
+// only (gRPC and Connect over HTTP/2, gRPC-Web and Connect over HTTP/1.1
+// too), and no plaintext.
+type TLS struct {
+	// CertFile is the PEM certificate chain.
+	CertFile string `koanf:"cert_file"`
+	// KeyFile is the PEM private key.
+	KeyFile string `koanf:"key_file"`
+}
+
+// On says TLS is configured.
+func (t *TLS) On() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// validate checks that both files or neither are set.
+func (t *TLS) validate() error {
+	if t.On() && (t.CertFile == "" || t.KeyFile == "") {
+		return errors.New("tls.cert_file and tls.key_file go together: set both, or neither")
+	}
+	return nil
+}
+
+// Auth is how callers prove who they are (docs/SECURITY.md, "Authentication").
+type Auth struct {
+	// Required refuses every call without a session token but the log-in
+	// steps (Unauthenticated). Off, a call without one acts for the user its
+	// request names: for tests and trusted networks only.
+	Required bool `koanf:"required"`
+	// Secret is the base64 of 32 bytes that sign challenges and session
+	// tokens, the same on every server of a cluster. Empty: made once and
+	// kept in the store, which a cluster shares.
+	Secret string `koanf:"secret"`
+	// TokenMinutes is how long a session token is good for.
+	TokenMinutes int `koanf:"token_minutes"`
+	// Keys pins users' Ed25519 public keys (base64); other users' first key
+	// is taken as theirs.
+	Keys map[string]string `koanf:"keys"`
+}
+
+// SecretBytes decodes Secret (nil when empty).
+func (a *Auth) SecretBytes() ([]byte, error) {
+	if a.Secret == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(a.Secret)
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("auth.secret is not the base64 of 32 bytes")
+	}
+	return b, nil
+}
+
+// PinnedKeys decodes Keys.
+func (a *Auth) PinnedKeys() (map[string][]byte, error) {
+	out := make(map[string][]byte, len(a.Keys))
+	for user, k := range a.Keys {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("auth.keys.%s is not the base64 of a 32-byte Ed25519 public key", user)
+		}
+		out[user] = b
+	}
+	return out, nil
+}
+
+// validate checks the secret, the keys and the token's lifetime.
+func (a *Auth) validate(users map[string]bool) error {
+	if _, err := a.SecretBytes(); err != nil {
+		return err
+	}
+	if _, err := a.PinnedKeys(); err != nil {
+		return err
+	}
+	for user := range a.Keys {
+		if !users[user] {
+			return fmt.Errorf("auth.keys names %q, who is not in 'users'", user)
+		}
+	}
+	if a.TokenMinutes < 1 || a.TokenMinutes > 7*24*60 {
+		return fmt.Errorf("auth.token_minutes %d is out of range (1 to %d)", a.TokenMinutes, 7*24*60)
+	}
+	return nil
+}
+
 // BriefUsers are the users of the original brief, the embedded default.
 var briefUsers = []string{"alice", "bob", "charlie", "eve", "foo", "bar", "baz", "qux"}
 
@@ -242,7 +332,8 @@ func Default() Config {
 		},
 		Rate:      Rate{Calls: 450, WindowSeconds: 30, OnRedisError: "allow"},
 		Retention: Retention{MessagesPerLog: 10_000, MaxUnread: 100_000},
-		Limits:    Limits{BodySeconds: 10, ConnsPerAddress: 256},
+		Limits:    Limits{BodySeconds: 10, ConnsPerAddress: 256, StreamsPerUser: 16},
+		Auth:      Auth{Required: false, TokenMinutes: 60},
 		LogLevel:  "info",
 	}
 }
@@ -381,11 +472,20 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("retention: messages_per_log %d, max_age_days %d and max_unread %d must each be 0 (no bound) or more",
 			c.Retention.MessagesPerLog, c.Retention.MaxAgeDays, c.Retention.MaxUnread)
 	}
+	if err := c.Auth.validate(seen); err != nil {
+		return err
+	}
+	if err := c.TLS.validate(); err != nil {
+		return err
+	}
 	if err := c.Admin.validate(); err != nil {
 		return err
 	}
 	if c.Limits.BodySeconds < 1 {
 		return fmt.Errorf("limits.body_seconds %d must be at least 1", c.Limits.BodySeconds)
+	}
+	if c.Limits.StreamsPerUser < 0 {
+		return fmt.Errorf("limits.streams_per_user %d must be 0 (no bound) or more", c.Limits.StreamsPerUser)
 	}
 	if c.Limits.ConnsPerAddress < 0 {
 		return fmt.Errorf("limits.conns_per_address %d must be 0 (no bound) or more", c.Limits.ConnsPerAddress)

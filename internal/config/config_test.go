@@ -156,7 +156,7 @@ func TestLoad(t *testing.T) {
 			name: "the repository's config.yaml, as make run reads it",
 			args: []string{"-config", "../../config.yaml"},
 			check: func(t *testing.T, c config.Config) {
-				if c.Port != 3000 || len(c.Users) != 8 || c.Store.Kind != config.StoreBolt || len(c.CORS.AllowedOrigins) != 0 {
+				if c.Port != 3000 || len(c.Users) != 8 || c.Store.Kind != config.StoreBolt || len(c.CORS.AllowedOrigins) != 0 || len(c.Groups["group1"]) != 4 {
 					t.Errorf("got %+v", c)
 				}
 			},

@@ -33,11 +33,17 @@ var briefKeys = map[string]string{
 type Flags struct {
 	fs   *flag.FlagSet
 	path string
+	// others are flags of fs that are not configuration keys.
+	others map[string]bool
 }
+
+// NotConfig says that the flag name, defined on the same FlagSet, is no
+// configuration key (a command, say), so Load leaves it alone.
+func (f *Flags) NotConfig(name string) { f.others[name] = true }
 
 // NewFlags defines the server's flags on fs.
 func NewFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{fs: fs}
+	f := &Flags{fs: fs, others: map[string]bool{}}
 	fs.StringVar(&f.path, "config", "", "path of the YAML config file (default ./"+DefaultPath+" if it exists, else built-in defaults)")
 	fs.String("host", "", "address to listen on (default: every interface)")
 	fs.Int("port", 0, "TCP port to serve on (default 3000; 0 in the file picks a free port)")
@@ -76,7 +82,7 @@ func Load(flags *Flags, environ []string) (Config, error) {
 	}
 	set := map[string]any{}
 	flags.fs.Visit(func(f *flag.Flag) {
-		if f.Name != "config" {
+		if f.Name != "config" && !flags.others[f.Name] {
 			set[f.Name] = f.Value.(flag.Getter).Get()
 		}
 	})

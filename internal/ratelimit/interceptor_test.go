@@ -33,6 +33,7 @@ func TestClassesOfTheProto(t *testing.T) {
 		"SendMsg": "send", "ReceiveMsg": "stream", "Ack": "ack",
 		"PublishKey": "keys", "GetKey": "keys", "GetKeys": "keys",
 		"CreateGroup": "request", "AddMember": "request", "LeaveGroup": "request", "ShareGroupKey": "keys",
+		"Challenge": "login", "Authenticate": "login",
 	}
 	for m, class := range want {
 		if got["/spartan.v1.ChatService/"+m] != class {

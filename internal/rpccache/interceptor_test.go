@@ -103,7 +103,7 @@ func serve(tb testing.TB, withCache bool) fixture {
 	tb.Cleanup(cancel)
 	mux := http.NewServeMux()
 	mux.Handle(spartanv1connect.NewChatServiceHandler(
-		api.NewHandler(core, ctx, slog.New(slog.NewTextHandler(io.Discard, nil))),
+		api.NewHandler(core, nil, ctx, slog.New(slog.NewTextHandler(io.Discard, nil))), // no log-in here
 		connect.WithInterceptors(interceptors...)))
 	srv := httptest.NewServer(mux)
 	tb.Cleanup(srv.Close)
@@ -228,7 +228,7 @@ func TestBoundsHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, t.Context(), slog.New(slog.NewTextHandler(io.Discard, nil))), connect.WithInterceptors(ic)))
+	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, nil, t.Context(), slog.New(slog.NewTextHandler(io.Discard, nil))), connect.WithInterceptors(ic)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	client := spartanv1connect.NewChatServiceClient(srv.Client(), srv.URL)

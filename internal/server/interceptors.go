@@ -1,26 +1,59 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
+	"github.com/spartan-messenger/spartan/internal/auth"
+	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/ratelimit"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
 )
 
 // chain is the order of the interceptors, the brief's decorators, from the
-// outside in: (authentication, later) → rate limit → response cache. The
-// rate limit counts a call before the cache may answer it, so a cached
-// answer is no way around the limit; authentication, first, will give both
-// the proven caller.
-func chain(rate *ratelimit.Interceptor, cache *rpccache.Interceptor) []connect.Interceptor {
-	out := []connect.Interceptor{rate}
+// outside in: authentication → rate limit → response cache. The rate limit
+// counts a call before the cache may answer it, so a cached answer is no
+// way around the limit; authentication, first, gives both the proven caller.
+func chain(authn *auth.Interceptor, rate *ratelimit.Interceptor, cache *rpccache.Interceptor) []connect.Interceptor {
+	out := []connect.Interceptor{authn, rate}
 	if cache != nil {
 		out = append(out, cache)
 	}
 	return out
+}
+
+// openProcedures need no session token: the log-in steps, and the list of
+// users a client shows before it logs in (names, no one's data).
+var openProcedures = []string{
+	spartanv1connect.ChatServiceChallengeProcedure,
+	spartanv1connect.ChatServiceAuthenticateProcedure,
+	spartanv1connect.ChatServiceListUsersProcedure,
+}
+
+// authority makes the issuer of challenges and session tokens, over the
+// secret of the configuration, or else the one the store keeps (made by
+// the first server of a cluster).
+func (s *Server) authority(core *chat.Service) (*auth.Authority, error) {
+	secret, err := s.cfg.Auth.SecretBytes()
+	if err != nil {
+		return nil, err
+	}
+	if secret == nil {
+		fresh, err := auth.NewSecret()
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if secret, err = core.Secret(ctx, fresh); err != nil {
+			return nil, err
+		}
+	}
+	return auth.New(secret, auth.Options{TokenTTL: time.Duration(s.cfg.Auth.TokenMinutes) * time.Minute})
 }
 
 // maxRateKeys bounds the in-process limiter's memory: one small entry per

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,7 @@ import (
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/api"
+	"github.com/spartan-messenger/spartan/internal/auth"
 	"github.com/spartan-messenger/spartan/internal/cache"
 	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/config"
@@ -48,6 +50,8 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("spartan-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	flags := config.NewFlags(fs)
+	resetKey := fs.String("reset-key", "", "forget the log-in key of this user, so that the next one is taken as theirs (a user who lost theirs), and exit; with a bolt store, stop the server first")
+	flags.NotConfig("reset-key")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +65,13 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	s, err := New(cfg, stderr)
 	if err != nil {
 		return err
+	}
+	if *resetKey != "" {
+		err := s.core.ResetAuthKey(ctx, *resetKey)
+		if err == nil {
+			_, err = fmt.Fprintf(stdout, "The log-in key of %s is forgotten: the next key %s logs in with is taken as theirs.\n", *resetKey, *resetKey)
+		}
+		return errors.Join(err, s.Close())
 	}
 	if err := s.Listen(); err != nil {
 		return errors.Join(err, s.Close())
@@ -81,6 +92,7 @@ type Server struct {
 	ln       net.Listener
 	stopping context.Context
 	stop     context.CancelFunc
+	core     *chat.Service
 
 	// closeStore closes the durable store, if any.
 	closeStore func() error
@@ -127,6 +139,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	opts := chat.Options{
 		Users:      cfg.Users,
 		Groups:     cfg.Groups,
+		MaxStreams: cfg.Limits.StreamsPerUser,
 		MaxPayload: cfg.MaxMessageBytes,
 		MaxPending: cfg.MaxPendingMessages,
 		NewID:      func() string { return uuid.Must(uuid.NewV7()).String() },
@@ -136,6 +149,9 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 			MaxUnread: cfg.Retention.MaxUnread,
 		},
 		Logger: log,
+	}
+	if opts.AuthKeys, err = cfg.Auth.PinnedKeys(); err != nil {
+		return nil, errors.Join(err, s.closeEngines())
 	}
 	// A payload somewhat over max_message_bytes still gets the core's
 	// InvalidArgument sentence; one over four times the limit is refused
@@ -165,11 +181,17 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeEngines())
 		}
 	}
-	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(rate, s.responses)...))
 	core := chat.NewService(messages, broker, presence, opts)
+	s.core = core
+	authority, err := s.authority(core)
+	if err != nil {
+		return nil, errors.Join(err, s.closeEngines())
+	}
+	authn := auth.NewInterceptor(authority, cfg.Auth.Required, openProcedures...)
+	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(authn, rate, s.responses)...))
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
-	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, s.stopping, log), handlerOpts...))
+	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, authority, s.stopping, log), handlerOpts...))
 	reflector := grpcreflect.NewStaticReflector(spartanv1connect.ChatServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -177,8 +199,19 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	var tlsConfig *tls.Config
+	if cfg.TLS.On() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("tls: %w", err), s.closeEngines())
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	srv := &http.Server{
+		TLSConfig:         tlsConfig,
 		Handler:           withCORS(withBodyDeadline(withEnvelopeCheck(mux), time.Duration(cfg.Limits.BodySeconds)*time.Second), cfg.CORS.AllowedOrigins),
 		Protocols:         protocols,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -258,7 +291,7 @@ func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // Serve serves until ctx ends, then closes the streams, lets in-flight calls
 // finish for a few seconds and returns.
 func (s *Server) Serve(ctx context.Context) error {
-	s.log.Info("serving", "addr", s.ln.Addr().String(), "users", len(s.cfg.Users))
+	s.log.Info("serving", "addr", s.ln.Addr().String(), "users", len(s.cfg.Users), "tls", s.http.TLSConfig != nil, "auth_required", s.cfg.Auth.Required)
 	if origins := s.cfg.CORS.AllowedOrigins; len(origins) > 0 {
 		s.log.Info("CORS on: web pages of these origins may call the server", "allowed_origins", origins)
 		if slices.Contains(origins, "*") {
@@ -267,7 +300,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.serveAdmin()
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.ServeTLS(s.ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- s.http.Serve(s.ln)
+	}()
 	select {
 	case err := <-errc:
 		s.stop()

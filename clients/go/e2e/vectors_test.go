@@ -28,6 +28,21 @@ type vectors struct {
 	Pairs    []pairVector         `json:"pairs"`
 	Messages []messageVector      `json:"messages"`
 	Bad      []badVector          `json:"bad"`
+	// Groups are posts sealed with a sender key (scheme 2).
+	Groups []groupVector `json:"groups"`
+}
+
+type groupVector struct {
+	Sender      string `json:"sender"`
+	Group       string `json:"group"`
+	ClientMsgID string `json:"client_msg_id"`
+	KeyID       string `json:"key_id"`
+	Key         string `json:"key"`
+	Nonce       string `json:"nonce"`
+	Plaintext   string `json:"plaintext"`
+	Payload     string `json:"payload"`
+	// Error, for a bad one: "unknown scheme" or "not authentic".
+	Error string `json:"error,omitempty"`
 }
 
 type keyVector struct {
@@ -73,7 +88,7 @@ func hx(_ testing.TB, s string) []byte { return must(hex.DecodeString(s)) }
 func generate(tb testing.TB) vectors {
 	tb.Helper()
 	v := vectors{
-		About:  "Spartan end-to-end scheme v1 (docs/SECURITY.md): X25519, HKDF-SHA256 (salt \"spartan-e2e-v1\", info \"spartan-e2e-v1 pair\\0<a>\\0<b>\" with the names sorted), AES-256-GCM with associated data \"spartan-e2e-v1\\0<sender>\\0<receiver>\\0<group>\\0<client_msg_id>\"; payload = 0x01 | nonce | ciphertext | tag. All bytes in hex. Made by clients/go/e2e (go test -update), checked by the Go and the Python tests.",
+		About:  "Spartan end-to-end scheme v1 (docs/SECURITY.md): X25519, HKDF-SHA256 (salt \"spartan-e2e-v1\", info \"spartan-e2e-v1 pair\\0<a>\\0<b>\" with the names sorted), AES-256-GCM with associated data \"spartan-e2e-v1\\0<sender>\\0<receiver>\\0<group>\\0<client_msg_id>\"; payload = 0x01 | nonce | ciphertext | tag. Group posts (\"groups\"): AES-256-GCM under the sender's key for the group, the same associated data with an empty receiver; payload = 0x02 | key id (8) | nonce | ciphertext | tag. All bytes in hex. Made by clients/go/e2e (go test -update), checked by the Go and the Python tests.",
 		Scheme: int(e2e.Version),
 		Keys:   map[string]keyVector{},
 	}
@@ -114,7 +129,7 @@ func generate(tb testing.TB) vectors {
 	otherName.Sender = "charlie" // sealed by alice for bob: not charlie's
 	scheme := good
 	q := hx(tb, good.Payload)
-	q[0] = 2
+	q[0] = 9
 	scheme.Payload = hex.EncodeToString(q)
 	short := good
 	short.Payload = hex.EncodeToString(hx(tb, good.Payload)[:10])
@@ -131,7 +146,33 @@ func generate(tb testing.TB) vectors {
 		{Name: "another group", Message: otherGroup, Error: "not authentic"},
 		{Name: "an empty payload", Message: empty, Error: "unknown scheme"},
 	}
+	for i, g := range []groupVector{
+		{Sender: "alice", Group: "team", ClientMsgID: "p-1", Plaintext: "Hello, team!"},
+		{Sender: "bob", Group: "team", ClientMsgID: "p-2", Plaintext: "ünïcödé ☺"},
+	} {
+		id := sha256.Sum256([]byte(g.Sender + " sender key id"))
+		key := sha256.Sum256([]byte(g.Sender + " sender key"))
+		nonce := sha256.Sum256([]byte{byte(i), 'g'})
+		g.KeyID, g.Key, g.Nonce = hex.EncodeToString(id[:e2e.KeyIDSize]), hex.EncodeToString(key[:]), hex.EncodeToString(nonce[:e2e.NonceSize])
+		sk := e2e.SenderKey{ID: id[:e2e.KeyIDSize], Key: key[:]}
+		g.Payload = hex.EncodeToString(must(e2e.SealGroup(sk, nonce[:e2e.NonceSize], []byte(g.Plaintext), groupAD(g))))
+		v.Groups = append(v.Groups, g)
+	}
+	post := v.Groups[0]
+	flipped, otherSender, pairwise := post, post, post
+	f := hx(tb, post.Payload)
+	f[len(f)-1] ^= 1
+	flipped.Payload, flipped.Error = hex.EncodeToString(f), "not authentic"
+	otherSender.Sender, otherSender.Error = "bob", "not authentic" // alice's key, claimed by bob
+	pw := hx(tb, post.Payload)
+	pw[0] = 1
+	pairwise.Payload, pairwise.Error = hex.EncodeToString(pw), "unknown scheme"
+	v.Groups = append(v.Groups, flipped, otherSender, pairwise)
 	return v
+}
+
+func groupAD(g groupVector) e2e.AD {
+	return e2e.AD{Sender: g.Sender, Group: g.Group, ClientMsgID: g.ClientMsgID}
 }
 
 func ad(m messageVector) e2e.AD {
@@ -182,6 +223,23 @@ func TestVectors(t *testing.T) {
 		plain, err := e2e.Open(pair(m.Receiver, m.Sender), hx(t, m.Payload), ad(m))
 		if err != nil || string(plain) != m.Plaintext {
 			t.Errorf("open %q: %q, %v", m.Plaintext, plain, err)
+		}
+	}
+	for _, g := range got.Groups {
+		key := hx(t, g.Key)
+		if g.Error == "" {
+			sealed := must(e2e.SealGroup(e2e.SenderKey{ID: hx(t, g.KeyID), Key: key}, hx(t, g.Nonce), []byte(g.Plaintext), groupAD(g)))
+			if hex.EncodeToString(sealed) != g.Payload {
+				t.Errorf("seal group post %q: payload differs from the vectors", g.Plaintext)
+			}
+			if id, err := e2e.GroupKeyID(sealed); err != nil || hex.EncodeToString(id) != g.KeyID {
+				t.Errorf("group post %q names key %x, %v; want %s", g.Plaintext, id, err, g.KeyID)
+			}
+		}
+		plain, err := e2e.OpenGroup(key, hx(t, g.Payload), groupAD(g))
+		want := map[string]error{"": nil, "unknown scheme": e2e.ErrUnknownScheme, "not authentic": e2e.ErrNotAuthentic}[g.Error]
+		if !errors.Is(err, want) || (want == nil && string(plain) != g.Plaintext) {
+			t.Errorf("open group post %q (%s): %q, %v; want %v", g.Plaintext, g.Error, plain, err, want)
 		}
 	}
 	for _, b := range got.Bad {

@@ -8,6 +8,8 @@ package keystore
 
 import (
 	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,9 +63,10 @@ func safeName(s string) string {
 // Store is one key directory, open for one user. It is safe for concurrent
 // use.
 type Store struct {
-	dir  string
-	user string
-	key  *ecdh.PrivateKey
+	dir    string
+	user   string
+	key    *ecdh.PrivateKey
+	signer ed25519.PrivateKey
 
 	mu       sync.Mutex
 	contacts map[string]Contact
@@ -94,6 +97,11 @@ type identity struct {
 	User       string `json:"user"`
 	PrivateKey []byte `json:"private_key"`
 	PublicKey  []byte `json:"public_key"`
+	// SigningKey is the seed of the Ed25519 key the user logs in with,
+	// SigningPublicKey its public half. Files from before logging in
+	// existed lack them; they are added, the rest kept.
+	SigningKey       []byte `json:"signing_key,omitempty"`
+	SigningPublicKey []byte `json:"signing_public_key,omitempty"`
 }
 
 // contacts is contacts.json.
@@ -115,7 +123,7 @@ func Open(dir, user string) (s *Store, created bool, err error) {
 		return nil, false, fmt.Errorf("make the key directory: %w", err)
 	}
 	s = &Store{dir: dir, user: user, contacts: map[string]Contact{}}
-	if s.key, created, err = s.loadIdentity(); err != nil {
+	if s.key, s.signer, created, err = s.loadIdentity(); err != nil {
 		return nil, false, err
 	}
 	if err := s.reloadContacts(); err != nil {
@@ -157,38 +165,54 @@ func (s *Store) Dir() string { return s.dir }
 // Key is the user's identity key.
 func (s *Store) Key() *ecdh.PrivateKey { return s.key }
 
+// Signer is the Ed25519 key the user logs in with.
+func (s *Store) Signer() ed25519.PrivateKey { return s.signer }
+
 // loadIdentity reads identity.json, or makes it when there is none. A file
 // that is there but wrong is an error: replacing it would change the user's
-// key behind their back.
-func (s *Store) loadIdentity() (*ecdh.PrivateKey, bool, error) {
+// key behind their back. A file without a signing key gets one.
+func (s *Store) loadIdentity() (*ecdh.PrivateKey, ed25519.PrivateKey, bool, error) {
 	var id identity
 	found, err := s.read(identityFile, &id)
 	switch {
 	case err != nil:
-		return nil, false, err
+		return nil, nil, false, err
 	case !found:
 		key, err := e2e.GenerateKey()
 		if err != nil {
-			return nil, false, err
+			return nil, nil, false, err
 		}
 		id = identity{Version: formatV1, User: s.user, PrivateKey: key.Bytes(), PublicKey: key.PublicKey().Bytes()}
-		if err := s.write(identityFile, id); err != nil {
-			return nil, false, err
-		}
-		return key, true, nil
 	case id.Version != formatV1:
-		return nil, false, fmt.Errorf("%s is of version %d; this client knows version %d", s.path(identityFile), id.Version, formatV1)
+		return nil, nil, false, fmt.Errorf("%s is of version %d; this client knows version %d", s.path(identityFile), id.Version, formatV1)
 	case id.User != s.user:
-		return nil, false, fmt.Errorf("%s is the key of %q, not of %q", s.path(identityFile), id.User, s.user)
+		return nil, nil, false, fmt.Errorf("%s is the key of %q, not of %q", s.path(identityFile), id.User, s.user)
 	}
 	key, err := ecdh.X25519().NewPrivateKey(id.PrivateKey)
 	if err != nil {
-		return nil, false, fmt.Errorf("%s: the private key: %w", s.path(identityFile), err)
+		return nil, nil, false, fmt.Errorf("%s: the private key: %w", s.path(identityFile), err)
 	}
 	if !slices.Equal(key.PublicKey().Bytes(), id.PublicKey) {
-		return nil, false, fmt.Errorf("%s: the public key is not the private key's", s.path(identityFile))
+		return nil, nil, false, fmt.Errorf("%s: the public key is not the private key's", s.path(identityFile))
 	}
-	return key, false, nil
+	if id.SigningKey == nil {
+		_, signer, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("make a signing key: %w", err)
+		}
+		id.SigningKey, id.SigningPublicKey = signer.Seed(), signer.Public().(ed25519.PublicKey)
+		if err := s.write(identityFile, id); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if len(id.SigningKey) != ed25519.SeedSize {
+		return nil, nil, false, fmt.Errorf("%s: the signing key is %d bytes, not %d", s.path(identityFile), len(id.SigningKey), ed25519.SeedSize)
+	}
+	signer := ed25519.NewKeyFromSeed(id.SigningKey)
+	if !slices.Equal([]byte(signer.Public().(ed25519.PublicKey)), id.SigningPublicKey) {
+		return nil, nil, false, fmt.Errorf("%s: the signing public key is not the signing key's", s.path(identityFile))
+	}
+	return key, signer, !found, nil
 }
 
 // Contact returns the key recorded for user.

@@ -619,6 +619,33 @@ class Inbox:
         self._thread.join(5)
 
 
+class GroupMember:
+    """A library client (with keys) reading its group posts from an :class:`Inbox`:
+    it takes in the sender keys that come (``MESSAGE_TYPE_GROUP_KEY``) and opens
+    the posts, as a terminal client does. Every post read is kept in ``posts``."""
+
+    def __init__(self, client: SpartanClient, ib: Inbox):
+        self.client = client
+        self.inbox = ib
+        self.posts: List = []
+
+    def read(self, n: int, timeout: float = WAIT) -> List[str]:
+        """The next ``n`` posts, each as ``"sender: text"`` (``"sender: !error"``
+        when it does not open); other events are passed over."""
+        out: List[str] = []
+        while len(out) < n:
+            (msg,) = self.inbox.take(1, timeout)
+            if msg.type == _pb.MESSAGE_TYPE_GROUP_KEY:
+                self.client.e2e.accept_group_key(msg)
+            elif msg.type == _pb.MESSAGE_TYPE_TEXT and msg.group:
+                self.posts.append(msg)
+                try:
+                    out.append(f"{msg.sender}: {self.client.open(msg).text}")
+                except Exception as err:  # noqa: BLE001 - shown to the test
+                    out.append(f"{msg.sender}: !{err}")
+        return out
+
+
 def wait_online(observer: SpartanClient, *users: str, timeout: float = WAIT) -> None:
     """Waits until Login (as ``observer``) lists ``users`` online: their streams are open on the server."""
     deadline = time.monotonic() + timeout

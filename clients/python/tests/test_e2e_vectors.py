@@ -5,7 +5,8 @@ written by the Go implementation, the specification (``clients/go/e2e``,
 ``go test -update``), whose tests check the same file. Every entry is checked
 here: each user's public key and fingerprint from the private key, each pair
 key from both sides, each message's payload byte for byte from its nonce (and
-that it opens), and each bad payload's error. Then what the vectors cannot
+that it opens), each bad payload's error, and each group post (scheme 2,
+sealed with a sender key) byte for byte, or its error. Then what the vectors cannot
 show: fresh random nonces, the sizes refused, generated keys.
 """
 
@@ -40,9 +41,15 @@ def fields(m: dict) -> dict:
     return {"sender": m["sender"], "receiver": m["receiver"], "group": m["group"], "client_msg_id": m["client_msg_id"]}
 
 
+#: The group posts of the vectors (scheme 2): the good ones, and those with an "error".
+POSTS = VECTORS["groups"]
+GOOD_POSTS = [g for g in POSTS if not g.get("error")]
+
+
 def test_vectors_are_of_this_scheme():
     assert VECTORS["scheme"] == e2e.VERSION == 1
     assert (e2e.NONCE_SIZE, e2e.KEY_SIZE, e2e.OVERHEAD) == (12, 32, 29)
+    assert (e2e.GROUP_VERSION, e2e.KEY_ID_SIZE, e2e.GROUP_OVERHEAD) == (2, 8, 37)
     # Nothing to skip silently: every section holds entries, and every bad
     # entry names an error this module has.
     assert VECTORS["keys"] and VECTORS["pairs"] and VECTORS["messages"] and VECTORS["bad"]
@@ -50,6 +57,8 @@ def test_vectors_are_of_this_scheme():
     assert set(ERRORS) <= {b["error"] for b in VECTORS["bad"]}
     for m in VECTORS["messages"] + [b["message"] for b in VECTORS["bad"]]:
         assert {m["sender"], m["receiver"]} <= set(KEYS)
+    assert GOOD_POSTS and len(GOOD_POSTS) < len(POSTS)
+    assert {g["error"] for g in POSTS if g.get("error")} == set(ERRORS)
 
 
 @pytest.mark.parametrize("user", sorted(VECTORS["keys"]))
@@ -102,6 +111,106 @@ def test_bad_payload_raises_its_error(b):
     with pytest.raises(e2e.E2EError) as raised:
         e2e.open_(pair("bob", "alice"), bytes.fromhex(b["message"]["payload"]), **fields(b["message"]))
     assert isinstance(raised.value, want) and not isinstance(raised.value, other), repr(raised.value)
+
+
+# -- group posts (scheme 2) ----------------------------------------------------------------------
+
+
+def post_fields(g: dict) -> dict:
+    """A group post's associated data: its sender, group and id (its receiver is empty)."""
+    return {"sender": g["sender"], "group": g["group"], "client_msg_id": g["client_msg_id"]}
+
+
+def sender_key(g: dict) -> e2e.SenderKey:
+    return e2e.SenderKey(bytes.fromhex(g["key_id"]), bytes.fromhex(g["key"]))
+
+
+def post_id(g: dict) -> str:
+    return f"{g['sender']}-{g['client_msg_id']}-{g.get('error') or 'good'}"
+
+
+@pytest.mark.parametrize("g", GOOD_POSTS, ids=[post_id(g) for g in GOOD_POSTS])
+def test_group_post_seals_to_the_payload(g):
+    plaintext = g["plaintext"].encode("utf-8")
+    payload = e2e.seal_group(sender_key(g), plaintext, nonce=bytes.fromhex(g["nonce"]), **post_fields(g))
+    assert payload.hex() == g["payload"]
+    assert len(payload) == e2e.GROUP_OVERHEAD + len(plaintext)
+    assert e2e.group_key_id(payload).hex() == g["key_id"]
+
+
+@pytest.mark.parametrize("g", POSTS, ids=[post_id(g) for g in POSTS])
+def test_group_post_opens_or_raises_its_error(g):
+    # As Go's TestVectors: every entry is opened with its key; a bad one must
+    # raise its error, and not the other.
+    payload = bytes.fromhex(g["payload"])
+    if not g.get("error"):
+        assert e2e.open_group(bytes.fromhex(g["key"]), payload, **post_fields(g)) == g["plaintext"].encode("utf-8")
+        return
+    want = ERRORS[g["error"]]
+    other = {UnknownScheme: NotAuthentic, NotAuthentic: UnknownScheme}[want]
+    with pytest.raises(e2e.E2EError) as raised:
+        e2e.open_group(bytes.fromhex(g["key"]), payload, **post_fields(g))
+    assert isinstance(raised.value, want) and not isinstance(raised.value, other), repr(raised.value)
+
+
+def test_a_group_post_is_a_message_sealed_for_no_receiver():
+    """The associated data is the pairwise scheme's with an empty receiver: with its
+    version byte and key id swapped for scheme 1's byte, a post opens as a message
+    from its sender to "" in its group."""
+    g = GOOD_POSTS[0]
+    payload = bytes.fromhex(g["payload"])
+    as_message = bytes([e2e.VERSION]) + payload[1 + e2e.KEY_ID_SIZE :]
+    plain = e2e.open_(bytes.fromhex(g["key"]), as_message, receiver="", **post_fields(g))
+    assert plain == g["plaintext"].encode("utf-8")
+
+
+@pytest.mark.parametrize("field", ["sender", "group", "client_msg_id"])
+def test_every_group_field_is_bound(field):
+    g = GOOD_POSTS[0]
+    fields = post_fields(g)
+    with pytest.raises(NotAuthentic):
+        e2e.open_group(bytes.fromhex(g["key"]), bytes.fromhex(g["payload"]), **dict(fields, **{field: fields[field] + "x"}))
+
+
+def test_short_group_payloads_and_other_schemes():
+    g = GOOD_POSTS[0]
+    key, payload, fields = bytes.fromhex(g["key"]), bytes.fromhex(g["payload"]), post_fields(g)
+    for bad in (b"", bytes.fromhex(VECTORS["messages"][0]["payload"])):  # empty, a pairwise message
+        with pytest.raises(UnknownScheme):
+            e2e.group_key_id(bad)
+        with pytest.raises(UnknownScheme):
+            e2e.open_group(key, bad, **fields)
+    for n in (1, e2e.KEY_ID_SIZE + 1, e2e.GROUP_OVERHEAD - 1):
+        with pytest.raises(NotAuthentic):
+            e2e.group_key_id(payload[:n])
+        with pytest.raises(NotAuthentic):
+            e2e.open_group(key, payload[:n], **fields)
+    with pytest.raises(UnknownScheme):  # a post is not a pairwise message either
+        e2e.open_(key, payload, sender=g["sender"], receiver="", group=g["group"], client_msg_id=g["client_msg_id"])
+
+
+def test_group_sizes_refused():
+    fields = {"sender": "alice", "group": "team"}
+    for size in (0, 7, 9):
+        with pytest.raises(ValueError, match="a sender key's id is 8 bytes"):
+            e2e.seal_group(e2e.SenderKey(bytes(size), bytes(32)), b"x", **fields)
+    for size in (16, 31):
+        with pytest.raises(ValueError, match="a key is 32 bytes"):
+            e2e.seal_group(e2e.SenderKey(bytes(8), bytes(size)), b"x", **fields)
+        with pytest.raises(ValueError, match="a key is 32 bytes"):
+            e2e.open_group(bytes(size), bytes([2]) + bytes(e2e.GROUP_OVERHEAD), **fields)
+
+
+def test_new_sender_keys_differ_and_seal_fresh_nonces():
+    one, two = e2e.new_sender_key(), e2e.new_sender_key()
+    assert (len(one.id), len(one.key)) == (e2e.KEY_ID_SIZE, e2e.KEY_SIZE)
+    assert one.id != two.id and one.key != two.key
+    fields = {"sender": "bob", "group": "team", "client_msg_id": "ünï-2"}
+    a, b = (e2e.seal_group(one, "☺".encode(), **fields) for _ in range(2))
+    assert a != b and a[: 1 + e2e.KEY_ID_SIZE] == b[: 1 + e2e.KEY_ID_SIZE] == bytes([2]) + one.id
+    assert e2e.open_group(one.key, a, **fields) == e2e.open_group(one.key, b, **fields) == "☺".encode()
+    with pytest.raises(NotAuthentic):
+        e2e.open_group(two.key, a, **fields)
 
 
 def test_two_seals_of_one_message_differ_and_both_open():

@@ -2,7 +2,9 @@
 directory format: they chat encrypted both ways, a message waits for a
 receiver who never had a key and for one who is offline, both survive a
 restart of a bolt server, and one user's key directory serves either client
-(the default one too). Skipped when the Go CLI is not built."""
+(the default one too, and groups.json). A mixed group (the Go CLI, client.py
+and a library client, some offline) sees every post once, in one order,
+sealed. Skipped when the Go CLI is not built."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ import json
 import os
 from pathlib import Path
 
+import re
+
 import pytest
 
 import spartan_e2e as e2e
-from conftest import bin_dir, expect_all
-from spartan_client import pb
-from spartan_keystore import IDENTITY_FILE, OUTBOX_FILE
+from conftest import GroupMember, bin_dir, expect_all
+from spartan_client import NoGroupKeyError, pb
+from spartan_keystore import GROUPS_FILE, IDENTITY_FILE, OUTBOX_FILE, KeyStore
 
 GO_CLI = bin_dir() / "spartan"
 pytestmark = pytest.mark.skipif(not GO_CLI.is_file(), reason=f"the Go CLI {GO_CLI} is not built yet (make build)")
@@ -230,3 +234,175 @@ def test_one_key_directory_serves_both_clients(server, client_py, go_cli, tmp_pa
     assert json.loads((home / OUTBOX_FILE).read_text())["messages"] == []
     assert not [p for p in home.iterdir() if p.name.startswith(".")]  # no temporary file left
     assert os.stat(home).st_mode & 0o777 == 0o700
+
+
+# -- groups -------------------------------------------------------------------------------------
+
+
+def post_lines(text: str) -> list:
+    """The group posts a terminal showed as lines of their own: (sender, text) in order.
+    A typed post's echo follows its prompt (``[bob@team] > ...``), so it is not one."""
+    return re.findall(r"^\[(\w+)@team\] (MARKER-\S+ .*)$", text, re.M)
+
+
+def test_a_mixed_group_with_members_offline(start_server, client_py, go_cli, clients, plain_clients, inbox, key_dir):
+    """alice (the Go CLI), bob (client.py), charlie (a library client) and eve
+    (client.py) in one group made from the Go CLI, on a bolt server; eve is offline for
+    the first posts, bob for some. Every member sees every post of the others once, in
+    the one order the group's History gives, which is the same for all; all of them are
+    sealed: the marker is nowhere in the bolt file (a plaintext control is). Then eve
+    leaves: she gets no post after that, and none of the keys she holds opens the
+    next; foo joins: he reads what follows, not what went before."""
+    srv = start_server(users=["alice", "bob", "charlie", "eve", "foo", "bar"])
+    marker = "MARKER-9r0up-secret"
+    eve = client_py("eve", srv.target)  # a key from an earlier run, then offline
+    eve.expect(CHOOSE)
+    quit_(eve)
+    bob = client_py("bob", srv.target)
+    bob.expect(CHOOSE)
+    carol = clients("charlie", srv)
+    carol_reads = GroupMember(carol, inbox(carol))
+    alice = go_cli("alice", srv.target)
+    alice.expect(CHOOSE)
+
+    alice.send("/group create team bob charlie eve")
+    made = "[Spartan] alice made the group team: alice, bob, charlie, eve.\n"
+    alice.expect(made)
+    bob.expect(made)
+    alice.send("team")
+    alice.expect("[Spartan] You are now in team: alice, bob, charlie, eve.\n[alice@team] > ")
+    posts = [f"{marker} {n} from {who}" for n, who in enumerate(["alice", "bob", "charlie", "alice", "charlie", "eve"], 1)]
+    alice.send(posts[0])
+    bob.expect(f"[alice@team] {posts[0]}\n")
+    bob.send("/chat team")
+    bob.expect("[bob@team] > ")
+    bob.send(posts[1])
+    alice.expect(f"[bob@team] {posts[1]}\n")
+    carol.post("team", posts[2])
+    for proc in (alice, bob):
+        proc.expect(f"[charlie@team] {posts[2]}\n")
+    quit_(bob)  # offline for the next two
+    bob_before = bob
+    alice.send(posts[3])
+    carol.post("team", posts[4])
+    alice.expect(f"[charlie@team] {posts[4]}\n")
+    carol_saw = carol_reads.read(3)
+
+    eve = client_py("eve", srv.target)  # everything since she was added, in order
+    for n, who in enumerate(["alice", "bob", "charlie", "alice", "charlie"]):
+        eve.expect(f"[{who}@team] {posts[n]}\n")
+    eve.send("/chat team")
+    eve.expect("[eve@team] > ")
+    eve.send(posts[5])
+    alice.expect(f"[eve@team] {posts[5]}\n")
+    carol_saw += carol_reads.read(1)
+    bob = client_py("bob", srv.target)  # what came while he was away
+    for n, who in ((3, "alice"), (4, "charlie"), (5, "eve")):
+        bob.expect(f"[{who}@team] {posts[n]}\n")
+
+    # eve leaves: no post reaches her after that, and none of her keys opens one.
+    eve.send("/leave")
+    eve.expect("[Spartan] eve left team.\n" + CHOOSE)
+    for proc in (alice, bob):
+        proc.expect("[Spartan] eve left team.\n")
+    after_eve = f"{marker} 7 from alice, after eve left"
+    alice.send(after_eve)
+    bob.expect(f"[alice@team] {after_eve}\n")
+    carol_saw += carol_reads.read(1)
+    seven = carol_reads.posts[-1]
+    held = KeyStore.open(key_dir("eve"), "eve").group_state("team").senders
+    keys = [k for sender in held.values() for k in sender]
+    assert sorted(held) == ["alice", "bob", "charlie", "eve"]
+    assert e2e.group_key_id(seven.payload) not in {k.id for k in keys}
+    for k in keys:
+        with pytest.raises(e2e.NotAuthentic):
+            e2e.open_group(k.key, seven.payload, sender="alice", group="team", client_msg_id=seven.client_msg_id)
+
+    # foo joins: he reads what follows, not what went before.
+    foo = clients("foo", srv)
+    foo_reads = GroupMember(foo, inbox(foo))
+    alice.send("/group add team foo")
+    alice.expect("[Spartan] alice added foo to team.\n")
+    bob.expect("[Spartan] alice added foo to team.\n")
+    bob.send("/chat team")
+    bob.expect("[bob@team] > ")
+    for_foo = f"{marker} 8 from bob, after foo joined"
+    bob.send(for_foo)
+    assert foo_reads.read(1) == [f"bob: {for_foo}"]
+    alice.expect(f"[bob@team] {for_foo}\n")
+    carol_saw += carol_reads.read(1)
+    with pytest.raises(NoGroupKeyError):
+        foo.open(seven)
+    assert [foo.open(m).text for m in foo.last_posts("team", 20)] == [for_foo]
+
+    # Each saw every post of the others once, in the one order; History is the same for all.
+    order = [("alice", posts[0]), ("bob", posts[1]), ("charlie", posts[2]), ("alice", posts[3]),
+             ("charlie", posts[4]), ("eve", posts[5]), ("alice", after_eve), ("bob", for_foo)]
+    assert [(m.sender, carol.open(m).text) for m in carol.last_posts("team", 20)] == order
+
+    def others(user: str, upto: int = len(order)) -> list:
+        return [p for p in order[:upto] if p[0] != user]
+
+    assert post_lines(alice.out.text) == others("alice")
+    assert post_lines(bob_before.out.text) + post_lines(bob.out.text) == others("bob")  # two runs
+    assert post_lines(eve.out.text) == others("eve", upto=6)  # she left after the sixth
+    assert carol_saw == [f"{who}: {text}" for who, text in others("charlie")]
+    history = "\n".join(f"[{who}@team] {text}" for who, text in order) + "\n"
+    for proc in (alice, bob):
+        proc.send("/history")
+        proc.expect(f"[Spartan] The last 8 messages with team:\n{history}")
+    control = "CONTROL-9r0up-plaintext"
+    plain_clients("bar", srv).request_chat("foo")
+    plain_clients("bar", srv).send_plaintext("foo", control)
+    quit_(alice, bob, eve)
+    assert "WARNING" not in alice.out.text + bob_before.out.text + bob.out.text + eve.out.text
+    srv.stop()
+    store = srv.config.parent / "data" / "spartan.db"
+    assert control.encode() in store.read_bytes()
+    assert marker.encode() not in store.read_bytes()
+
+
+def test_one_key_directory_serves_both_clients_in_a_group(server, client_py, go_cli, clients, inbox, key_dir):
+    """alice posts to a group from the Go CLI, then from client.py, then from the Go
+    CLI again, all with one key directory: each reads groups.json as the other wrote
+    it. client.py keeps the Go CLI's sender key (the same members: bob gets no second
+    key) and opens alice's own post from History with it; the Go CLI opens a post of
+    bob's whose key client.py took in."""
+    bob = clients("bob")
+    bob_reads = GroupMember(bob, inbox(bob))
+    go = go_cli("alice", server.target)
+    go.expect(CHOOSE)
+    go.send("/group create team bob")
+    go.expect("[Spartan] alice made the group team: alice, bob.\n")
+    go.send("team")
+    go.expect("[alice@team] > ")
+    go.send("from Go")
+    assert bob_reads.read(1) == ["alice: from Go"]
+    quit_(go)
+    written = json.loads((key_dir("alice") / GROUPS_FILE).read_text())
+    mine = written["groups"]["team"]["mine"]
+    assert (mine["members"], mine["shared"]) == (["alice", "bob"], ["bob"])
+    assert written["groups"]["team"]["senders"] == {"alice": [{"id": mine["id"], "key": mine["key"]}]}
+
+    py = client_py("alice", server.target)
+    py.expect(CHOOSE)
+    py.send("team")
+    py.expect("[alice@team] > ")
+    py.send("/history")
+    py.expect("[Spartan] The last message with team:\n[alice@team] from Go\n")
+    py.send("from Python")
+    assert bob_reads.read(1) == ["alice: from Python"]
+    assert len(bob.e2e.keys.group_state("team").senders["alice"]) == 1  # one key, from the Go CLI
+    bob.post("team", "from bob")
+    py.expect("[bob@team] from bob\n")  # bob's key, taken in by client.py
+    quit_(py)
+    assert json.loads((key_dir("alice") / GROUPS_FILE).read_text())["groups"]["team"]["mine"] == mine
+
+    go = go_cli("alice", server.target)
+    go.expect(CHOOSE)
+    go.send("/chat team")
+    go.expect("[alice@team] > ")
+    go.send("/history")
+    go.expect("[Spartan] The last 3 messages with team:\n[alice@team] from Go\n[alice@team] from Python\n[bob@team] from bob\n")
+    quit_(go)
+    assert "WARNING" not in go.out.text + py.out.text

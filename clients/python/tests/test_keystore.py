@@ -1,7 +1,7 @@
-"""spartan_keystore: the key directory and its three files (docs/SECURITY.md,
+"""spartan_keystore: the key directory and its files (docs/SECURITY.md,
 "What a client keeps, and where"), without a server: where it is, the files'
 format (the Go CLI reads the same files), modes, atomic writes, trust on first
-use, the outbox, and files that cannot be used."""
+use, the outbox, the groups' sender keys, and files that cannot be used."""
 
 from __future__ import annotations
 
@@ -17,10 +17,14 @@ import pytest
 import spartan_e2e as e2e
 from spartan_keystore import (
     CONTACTS_FILE,
+    GROUPS_FILE,
     IDENTITY_FILE,
+    MAX_SENDER_KEYS,
     OUTBOX_FILE,
+    GroupState,
     KeyStore,
     KeyStoreError,
+    MySenderKey,
     Waiting,
     config_dir,
     default_key_dir,
@@ -329,6 +333,138 @@ def test_a_write_that_fails_is_an_error_and_leaves_the_old_file(tmp_path):
     finally:
         tmp_path.chmod(0o700)
     assert (tmp_path / OUTBOX_FILE).read_bytes() == before
+
+
+# -- groups.json -------------------------------------------------------------------------------
+
+
+def sender_key(n: int) -> e2e.SenderKey:
+    """A sender key whose bytes say which it is."""
+    return e2e.SenderKey(bytes([n]) * e2e.KEY_ID_SIZE, bytes([n]) * e2e.KEY_SIZE)
+
+
+def key_doc(k: e2e.SenderKey) -> dict:
+    return {"id": b64(k.id), "key": b64(k.key)}
+
+
+def test_groups_file_layout(tmp_path):
+    """groups.json as Go's keystore writes it: groups and senders by name, "mine" with
+    the members (sorted) it was made for and those who got it; mode 0600, written whole."""
+    store = KeyStore.open(tmp_path, "alice")
+    assert store.my_sender_key("team") is None and store.group_state("team") == GroupState(None, {})
+    k1, k2, k3 = sender_key(1), sender_key(2), sender_key(3)
+    store.add_sender_key("team", "alice", k1)
+    store.set_my_sender_key("team", MySenderKey(k1.id, k1.key, ("alice", "bob", "charlie")))
+    store.set_my_sender_key("team", store.my_sender_key("team")._replace(shared=("charlie",)))
+    store.add_sender_key("team", "bob", k2)
+    store.add_sender_key("ops", "bob", k3)
+    assert mode(tmp_path / GROUPS_FILE) == 0o600
+    assert json.loads((tmp_path / GROUPS_FILE).read_text()) == {
+        "version": 1,
+        "groups": {
+            "ops": {"senders": {"bob": [key_doc(k3)]}},
+            "team": {
+                "mine": {**key_doc(k1), "members": ["alice", "bob", "charlie"], "shared": ["charlie"]},
+                "senders": {"alice": [key_doc(k1)], "bob": [key_doc(k2)]},
+            },
+        },
+    }
+    text = (tmp_path / GROUPS_FILE).read_text()
+    assert list(json.loads(text)["groups"]) == ["ops", "team"]  # sorted, as Go writes a map
+    assert list(json.loads(text)["groups"]["team"]["mine"]) == ["id", "key", "members", "shared"]
+    again = KeyStore.open(tmp_path, "alice")
+    assert again.my_sender_key("team") == MySenderKey(k1.id, k1.key, ("alice", "bob", "charlie"), ("charlie",))
+    assert again.my_sender_key("team").sender_key == k1
+    assert (again.sender_key("team", "bob", k2.id), again.sender_key("ops", "bob", k3.id)) == (k2.key, k3.key)
+    assert again.sender_key("team", "bob", k3.id) is None and again.sender_key("team", "eve", k2.id) is None
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_sender_keys_newest_first_and_at_most_16(tmp_path):
+    store = KeyStore.open(tmp_path, "alice")
+    for n in range(1, 21):
+        store.add_sender_key("team", "bob", sender_key(n))
+    keys = store.group_state("team").senders["bob"]
+    assert len(keys) == MAX_SENDER_KEYS == 16
+    assert [k.id[0] for k in keys] == list(range(20, 4, -1))
+    assert store.sender_key("team", "bob", sender_key(4).id) is None  # the oldest went
+    store.add_sender_key("team", "bob", sender_key(10))  # one that comes again moves to the front, once
+    assert [k.id[0] for k in KeyStore.open(tmp_path, "alice").group_state("team").senders["bob"]][:3] == [10, 20, 19]
+    assert len(KeyStore.open(tmp_path, "alice").group_state("team").senders["bob"]) == 16
+
+
+def test_unshare_forgets_who_has_the_user_s_keys(tmp_path):
+    """bob's identity key changed: every group whose key he had must send it again."""
+    store = KeyStore.open(tmp_path, "alice")
+    for group, shared in (("team", ("bob", "charlie")), ("ops", ("charlie",)), ("x", ("bob",))):
+        k = sender_key(len(group))
+        store.set_my_sender_key(group, MySenderKey(k.id, k.key, ("alice", "bob", "charlie"), shared))
+    store.unshare("bob")
+    again = KeyStore.open(tmp_path, "alice")
+    assert [again.my_sender_key(g).shared for g in ("team", "ops", "x")] == [("charlie",), ("charlie",), ()]
+    before = (tmp_path / GROUPS_FILE).read_bytes()
+    store.unshare("eve")  # nobody to forget: nothing written
+    assert (tmp_path / GROUPS_FILE).read_bytes() == before
+
+
+def test_groups_as_the_go_cli_may_write_them(tmp_path):
+    """Go writes a key shared with nobody yet as "shared": null, and leaves out "mine"
+    and "senders" when there are none."""
+    KeyStore.open(tmp_path, "alice")
+    k = sender_key(7)
+    (tmp_path / GROUPS_FILE).write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "groups": {
+                    "team": {"mine": {**key_doc(k), "members": ["alice", "bob"], "shared": None}},
+                    "ops": {"senders": {"bob": [key_doc(k)]}},
+                    "empty": {},
+                },
+            }
+        )
+    )
+    store = KeyStore.open(tmp_path, "alice")
+    assert store.my_sender_key("team") == MySenderKey(k.id, k.key, ("alice", "bob"), ())
+    assert store.group_state("team").senders == {}
+    assert store.sender_key("ops", "bob", k.id) == k.key and store.my_sender_key("ops") is None
+    assert store.group_state("empty") == GroupState(None, {})
+
+
+def test_another_process_s_group_change_is_kept(tmp_path):
+    """Every change reads groups.json again first, as for the other files."""
+    one, two = KeyStore.open(tmp_path, "alice"), KeyStore.open(tmp_path, "alice")
+    one.add_sender_key("team", "bob", sender_key(1))
+    two.set_my_sender_key("team", MySenderKey(sender_key(2).id, sender_key(2).key, ("alice", "bob")))
+    one.add_sender_key("ops", "charlie", sender_key(3))
+    again = KeyStore.open(tmp_path, "alice")
+    assert again.sender_key("team", "bob", sender_key(1).id) == sender_key(1).key
+    assert again.my_sender_key("team").id == sender_key(2).id
+    assert again.sender_key("ops", "charlie", sender_key(3).id) == sender_key(3).key
+
+
+@pytest.mark.parametrize(
+    "doc, says",
+    [
+        ("{", "is not a file this client wrote"),
+        ({"version": 2, "groups": {}}, "is of version 2; this client knows version 1"),
+        ({"version": 1, "groups": []}, '"groups" is a list, not an object'),
+        ({"version": 1, "groups": {"team": {"mine": {"id": "AA==", "key": b64(bytes(32))}}}}, "the id of the user's key for the group 'team' is 1 bytes, not 8"),
+        ({"version": 1, "groups": {"team": {"mine": {"id": b64(bytes(8)), "key": b64(bytes(32)), "members": "bob"}}}}, "\"members\" of the user's key for the group 'team' is a string, not a list of names"),
+        ({"version": 1, "groups": {"team": {"senders": {"bob": {}}}}}, "the keys of 'bob' for the group 'team' are an object, not a list"),
+        ({"version": 1, "groups": {"team": {"senders": {"bob": [{"id": b64(bytes(8)), "key": "!"}]}}}}, "bob's key 1 for the group 'team' is not standard base64"),
+    ],
+    ids=["garbage", "version", "list", "short-id", "members", "senders", "base64"],
+)
+def test_groups_that_cannot_be_used_are_an_error_and_stay(tmp_path, doc, says):
+    KeyStore.open(tmp_path, "alice")
+    path = tmp_path / GROUPS_FILE
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    before = path.read_bytes()
+    with pytest.raises(KeyStoreError) as err:
+        KeyStore.open(tmp_path, "alice")
+    assert says in str(err.value) and str(path) in str(err.value)
+    assert path.read_bytes() == before
 
 
 # -- times -------------------------------------------------------------------------------------

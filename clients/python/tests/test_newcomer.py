@@ -212,9 +212,12 @@ def test_decline_command(server, client_py, clients, inbox):
     alice.expect('[Spartan] There is no user named "zed". User list: bob,charlie,eve\n')
     alice.send("/help")
     alice.expect_lines(
-        "[Spartan] Commands: /chat USER switches to USER (accepting their request), "
+        "[Spartan] Commands: /chat NAME switches to a user (accepting their request) or a group, "
         "/decline USER declines USER's request,\n",
         "[Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,\n",
+        "[Spartan] /groups lists your groups, /group create NAME USER... makes one, "
+        "/group add NAME USER adds USER to one,\n",
+        "[Spartan] /members NAME lists a group's members, /leave NAME leaves a group,\n",
         "[Spartan] /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.\n",
         "[Spartan] Up and Down recall earlier lines.\n",
     )

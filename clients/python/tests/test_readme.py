@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from conftest import PYDIR, WAIT
+from conftest import PYDIR, WAIT, GroupMember
 from spartan_client import pb
 
 README = PYDIR / "README.md"
@@ -64,6 +64,16 @@ def test_encrypted_send_example(server, clients, tmp_path):
     done = run_example(example.replace("bob", "eve"), server.target, XDG_CONFIG_HOME=str(config))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "eve has not set up encryption yet: nothing was sent\n", done.stdout
+
+
+def test_group_example(server, clients, inbox, tmp_path):
+    """The group example: bob has a key and reads the post; charlie has none and is named."""
+    bob = clients("bob")
+    bob_reads = GroupMember(bob, inbox(bob))
+    done = run_example(block_with('alice.create_group("team"'), server.target, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "cannot read it yet: charlie\n[alice@team] Hello, team!\n", done.stdout
+    assert bob_reads.read(1) == ["alice: Hello, team!"]
 
 
 def test_raw_stub_example(server):

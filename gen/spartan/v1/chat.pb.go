@@ -2295,6 +2295,228 @@ func (*ShareGroupKeyResponse) Descriptor() ([]byte, []int) {
 	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{34}
 }
 
+// ChallengeRequest asks for a challenge to sign.
+type ChallengeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the user logging in.
+	User          string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChallengeRequest) Reset() {
+	*x = ChallengeRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChallengeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChallengeRequest) ProtoMessage() {}
+
+func (x *ChallengeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChallengeRequest.ProtoReflect.Descriptor instead.
+func (*ChallengeRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ChallengeRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+// ChallengeResponse is a challenge.
+type ChallengeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// challenge is what to sign (see AuthenticateRequest.signature); good for
+	// a minute, on any server of the cluster.
+	Challenge     []byte `protobuf:"bytes,1,opt,name=challenge,proto3" json:"challenge,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChallengeResponse) Reset() {
+	*x = ChallengeResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChallengeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChallengeResponse) ProtoMessage() {}
+
+func (x *ChallengeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChallengeResponse.ProtoReflect.Descriptor instead.
+func (*ChallengeResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ChallengeResponse) GetChallenge() []byte {
+	if x != nil {
+		return x.Challenge
+	}
+	return nil
+}
+
+// AuthenticateRequest proves the user holds their key.
+type AuthenticateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// user is the user logging in.
+	User string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// challenge is the one Challenge returned.
+	Challenge []byte `protobuf:"bytes,2,opt,name=challenge,proto3" json:"challenge,omitempty"`
+	// public_key is the user's Ed25519 public key, 32 bytes.
+	PublicKey []byte `protobuf:"bytes,3,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// signature is the Ed25519 signature of "spartan-auth-v1" 0x00 user 0x00
+	// challenge.
+	Signature     []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateRequest) Reset() {
+	*x = AuthenticateRequest{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateRequest) ProtoMessage() {}
+
+func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
+func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AuthenticateRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *AuthenticateRequest) GetChallenge() []byte {
+	if x != nil {
+		return x.Challenge
+	}
+	return nil
+}
+
+func (x *AuthenticateRequest) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *AuthenticateRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// AuthenticateResponse is a session.
+type AuthenticateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// token goes in every later call: "Authorization: Bearer <token>".
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// expire_time is when the token stops working; log in again before.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateResponse) Reset() {
+	*x = AuthenticateResponse{}
+	mi := &file_spartan_v1_chat_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateResponse) ProtoMessage() {}
+
+func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_spartan_v1_chat_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
+func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
+	return file_spartan_v1_chat_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *AuthenticateResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *AuthenticateResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_spartan_v1_chat_proto protoreflect.FileDescriptor
 
 const file_spartan_v1_chat_proto_rawDesc = "" +
@@ -2435,7 +2657,21 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"encryption\x18\x03 \x01(\x0e2\x16.spartan.v1.EncryptionR\n" +
 	"encryption\x12\"\n" +
 	"\rclient_msg_id\x18\x04 \x01(\tR\vclientMsgId\"\x17\n" +
-	"\x15ShareGroupKeyResponse*\xb1\x02\n" +
+	"\x15ShareGroupKeyResponse\"&\n" +
+	"\x10ChallengeRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"1\n" +
+	"\x11ChallengeResponse\x12\x1c\n" +
+	"\tchallenge\x18\x01 \x01(\fR\tchallenge\"\x84\x01\n" +
+	"\x13AuthenticateRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1c\n" +
+	"\tchallenge\x18\x02 \x01(\fR\tchallenge\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x03 \x01(\fR\tpublicKey\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\"i\n" +
+	"\x14AuthenticateResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime*\xb1\x02\n" +
 	"\vMessageType\x12\x1c\n" +
 	"\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11MESSAGE_TYPE_TEXT\x10\x01\x12\x1d\n" +
@@ -2456,8 +2692,12 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1eCONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bCONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n" +
-	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xa2\v\n" +
-	"\vChatService\x12I\n" +
+	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xd9\f\n" +
+	"\vChatService\x12U\n" +
+	"\tChallenge\x12\x1c.spartan.v1.ChallengeRequest\x1a\x1d.spartan.v1.ChallengeResponse\"\v\x92\xb5\x18\a\n" +
+	"\x05login\x12^\n" +
+	"\fAuthenticate\x12\x1f.spartan.v1.AuthenticateRequest\x1a .spartan.v1.AuthenticateResponse\"\v\x92\xb5\x18\a\n" +
+	"\x05login\x12I\n" +
 	"\x05Login\x12\x18.spartan.v1.LoginRequest\x1a\x19.spartan.v1.LoginResponse\"\v\x92\xb5\x18\a\n" +
 	"\x05login\x12S\n" +
 	"\tListUsers\x12\x1c.spartan.v1.ListUsersRequest\x1a\x1d.spartan.v1.ListUsersResponse\"\t\x8a\xb5\x18\x02\b\x02\x90\x02\x01\x12]\n" +
@@ -2513,7 +2753,7 @@ func file_spartan_v1_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_spartan_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_spartan_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_spartan_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_spartan_v1_chat_proto_goTypes = []any{
 	(MessageType)(0),              // 0: spartan.v1.MessageType
 	(Encryption)(0),               // 1: spartan.v1.Encryption
@@ -2553,64 +2793,73 @@ var file_spartan_v1_chat_proto_goTypes = []any{
 	(*ShareGroupKeyRequest)(nil),  // 35: spartan.v1.ShareGroupKeyRequest
 	(*SealedKey)(nil),             // 36: spartan.v1.SealedKey
 	(*ShareGroupKeyResponse)(nil), // 37: spartan.v1.ShareGroupKeyResponse
-	nil,                           // 38: spartan.v1.GetKeysResponse.KeysEntry
-	(*timestamppb.Timestamp)(nil), // 39: google.protobuf.Timestamp
+	(*ChallengeRequest)(nil),      // 38: spartan.v1.ChallengeRequest
+	(*ChallengeResponse)(nil),     // 39: spartan.v1.ChallengeResponse
+	(*AuthenticateRequest)(nil),   // 40: spartan.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),  // 41: spartan.v1.AuthenticateResponse
+	nil,                           // 42: spartan.v1.GetKeysResponse.KeysEntry
+	(*timestamppb.Timestamp)(nil), // 43: google.protobuf.Timestamp
 }
 var file_spartan_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: spartan.v1.Message.type:type_name -> spartan.v1.MessageType
-	39, // 1: spartan.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	43, // 1: spartan.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: spartan.v1.Message.encryption:type_name -> spartan.v1.Encryption
 	2,  // 3: spartan.v1.RequestChatResponse.state:type_name -> spartan.v1.ConversationState
 	2,  // 4: spartan.v1.AnswerChatResponse.state:type_name -> spartan.v1.ConversationState
 	1,  // 5: spartan.v1.SendMsgRequest.encryption:type_name -> spartan.v1.Encryption
-	39, // 6: spartan.v1.SendMsgResponse.sent_time:type_name -> google.protobuf.Timestamp
+	43, // 6: spartan.v1.SendMsgResponse.sent_time:type_name -> google.protobuf.Timestamp
 	3,  // 7: spartan.v1.HistoryResponse.messages:type_name -> spartan.v1.Message
-	38, // 8: spartan.v1.GetKeysResponse.keys:type_name -> spartan.v1.GetKeysResponse.KeysEntry
+	42, // 8: spartan.v1.GetKeysResponse.keys:type_name -> spartan.v1.GetKeysResponse.KeysEntry
 	24, // 9: spartan.v1.CreateGroupResponse.group:type_name -> spartan.v1.Group
 	24, // 10: spartan.v1.AddMemberResponse.group:type_name -> spartan.v1.Group
 	24, // 11: spartan.v1.ListGroupsResponse.groups:type_name -> spartan.v1.Group
 	24, // 12: spartan.v1.GetGroupResponse.group:type_name -> spartan.v1.Group
 	36, // 13: spartan.v1.ShareGroupKeyRequest.keys:type_name -> spartan.v1.SealedKey
 	1,  // 14: spartan.v1.SealedKey.encryption:type_name -> spartan.v1.Encryption
-	4,  // 15: spartan.v1.ChatService.Login:input_type -> spartan.v1.LoginRequest
-	6,  // 16: spartan.v1.ChatService.ListUsers:input_type -> spartan.v1.ListUsersRequest
-	8,  // 17: spartan.v1.ChatService.RequestChat:input_type -> spartan.v1.RequestChatRequest
-	10, // 18: spartan.v1.ChatService.AnswerChat:input_type -> spartan.v1.AnswerChatRequest
-	12, // 19: spartan.v1.ChatService.SendMsg:input_type -> spartan.v1.SendMsgRequest
-	3,  // 20: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
-	14, // 21: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
-	16, // 22: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
-	18, // 23: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
-	20, // 24: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
-	21, // 25: spartan.v1.ChatService.GetKeys:input_type -> spartan.v1.GetKeysRequest
-	25, // 26: spartan.v1.ChatService.CreateGroup:input_type -> spartan.v1.CreateGroupRequest
-	27, // 27: spartan.v1.ChatService.AddMember:input_type -> spartan.v1.AddMemberRequest
-	29, // 28: spartan.v1.ChatService.LeaveGroup:input_type -> spartan.v1.LeaveGroupRequest
-	31, // 29: spartan.v1.ChatService.ListGroups:input_type -> spartan.v1.ListGroupsRequest
-	33, // 30: spartan.v1.ChatService.GetGroup:input_type -> spartan.v1.GetGroupRequest
-	35, // 31: spartan.v1.ChatService.ShareGroupKey:input_type -> spartan.v1.ShareGroupKeyRequest
-	5,  // 32: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
-	7,  // 33: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
-	9,  // 34: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
-	11, // 35: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
-	13, // 36: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
-	3,  // 37: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
-	15, // 38: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
-	17, // 39: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
-	19, // 40: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
-	23, // 41: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
-	22, // 42: spartan.v1.ChatService.GetKeys:output_type -> spartan.v1.GetKeysResponse
-	26, // 43: spartan.v1.ChatService.CreateGroup:output_type -> spartan.v1.CreateGroupResponse
-	28, // 44: spartan.v1.ChatService.AddMember:output_type -> spartan.v1.AddMemberResponse
-	30, // 45: spartan.v1.ChatService.LeaveGroup:output_type -> spartan.v1.LeaveGroupResponse
-	32, // 46: spartan.v1.ChatService.ListGroups:output_type -> spartan.v1.ListGroupsResponse
-	34, // 47: spartan.v1.ChatService.GetGroup:output_type -> spartan.v1.GetGroupResponse
-	37, // 48: spartan.v1.ChatService.ShareGroupKey:output_type -> spartan.v1.ShareGroupKeyResponse
-	32, // [32:49] is the sub-list for method output_type
-	15, // [15:32] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	43, // 15: spartan.v1.AuthenticateResponse.expire_time:type_name -> google.protobuf.Timestamp
+	38, // 16: spartan.v1.ChatService.Challenge:input_type -> spartan.v1.ChallengeRequest
+	40, // 17: spartan.v1.ChatService.Authenticate:input_type -> spartan.v1.AuthenticateRequest
+	4,  // 18: spartan.v1.ChatService.Login:input_type -> spartan.v1.LoginRequest
+	6,  // 19: spartan.v1.ChatService.ListUsers:input_type -> spartan.v1.ListUsersRequest
+	8,  // 20: spartan.v1.ChatService.RequestChat:input_type -> spartan.v1.RequestChatRequest
+	10, // 21: spartan.v1.ChatService.AnswerChat:input_type -> spartan.v1.AnswerChatRequest
+	12, // 22: spartan.v1.ChatService.SendMsg:input_type -> spartan.v1.SendMsgRequest
+	3,  // 23: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
+	14, // 24: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
+	16, // 25: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
+	18, // 26: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
+	20, // 27: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
+	21, // 28: spartan.v1.ChatService.GetKeys:input_type -> spartan.v1.GetKeysRequest
+	25, // 29: spartan.v1.ChatService.CreateGroup:input_type -> spartan.v1.CreateGroupRequest
+	27, // 30: spartan.v1.ChatService.AddMember:input_type -> spartan.v1.AddMemberRequest
+	29, // 31: spartan.v1.ChatService.LeaveGroup:input_type -> spartan.v1.LeaveGroupRequest
+	31, // 32: spartan.v1.ChatService.ListGroups:input_type -> spartan.v1.ListGroupsRequest
+	33, // 33: spartan.v1.ChatService.GetGroup:input_type -> spartan.v1.GetGroupRequest
+	35, // 34: spartan.v1.ChatService.ShareGroupKey:input_type -> spartan.v1.ShareGroupKeyRequest
+	39, // 35: spartan.v1.ChatService.Challenge:output_type -> spartan.v1.ChallengeResponse
+	41, // 36: spartan.v1.ChatService.Authenticate:output_type -> spartan.v1.AuthenticateResponse
+	5,  // 37: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
+	7,  // 38: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
+	9,  // 39: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
+	11, // 40: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
+	13, // 41: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
+	3,  // 42: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
+	15, // 43: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
+	17, // 44: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
+	19, // 45: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
+	23, // 46: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
+	22, // 47: spartan.v1.ChatService.GetKeys:output_type -> spartan.v1.GetKeysResponse
+	26, // 48: spartan.v1.ChatService.CreateGroup:output_type -> spartan.v1.CreateGroupResponse
+	28, // 49: spartan.v1.ChatService.AddMember:output_type -> spartan.v1.AddMemberResponse
+	30, // 50: spartan.v1.ChatService.LeaveGroup:output_type -> spartan.v1.LeaveGroupResponse
+	32, // 51: spartan.v1.ChatService.ListGroups:output_type -> spartan.v1.ListGroupsResponse
+	34, // 52: spartan.v1.ChatService.GetGroup:output_type -> spartan.v1.GetGroupResponse
+	37, // 53: spartan.v1.ChatService.ShareGroupKey:output_type -> spartan.v1.ShareGroupKeyResponse
+	35, // [35:54] is the sub-list for method output_type
+	16, // [16:35] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_spartan_v1_chat_proto_init() }
@@ -2625,7 +2874,7 @@ func file_spartan_v1_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_spartan_v1_chat_proto_rawDesc), len(file_spartan_v1_chat_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   36,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

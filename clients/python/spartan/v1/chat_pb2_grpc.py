@@ -30,9 +30,12 @@ class ChatServiceStub:
     chat, answer those requests, send messages and receive everything addressed to
     them on one long-lived stream.
 
-    Until authentication lands, every request names its caller in a `user` field
-    (for ReceiveMsg, the `receiver` of the request message); the server checks
-    that the name is a configured user.
+    A client logs in with Challenge and Authenticate (docs/SECURITY.md,
+    "Authentication") and sends the session token with every other call but
+    ListUsers; without it, a call is UNAUTHENTICATED. The caller is the user
+    the token proves: a request's `user` field (for ReceiveMsg, the
+    `receiver` of the request message) may be left empty, and naming anyone
+    else is PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -41,6 +44,16 @@ class ChatServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Challenge = channel.unary_unary(
+                '/spartan.v1.ChatService/Challenge',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.ChallengeRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.ChallengeResponse.FromString,
+                _registered_method=True)
+        self.Authenticate = channel.unary_unary(
+                '/spartan.v1.ChatService/Authenticate',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.AuthenticateRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.AuthenticateResponse.FromString,
+                _registered_method=True)
         self.Login = channel.unary_unary(
                 '/spartan.v1.ChatService/Login',
                 request_serializer=spartan_dot_v1_dot_chat__pb2.LoginRequest.SerializeToString,
@@ -133,10 +146,33 @@ class ChatServiceServicer:
     chat, answer those requests, send messages and receive everything addressed to
     them on one long-lived stream.
 
-    Until authentication lands, every request names its caller in a `user` field
-    (for ReceiveMsg, the `receiver` of the request message); the server checks
-    that the name is a configured user.
+    A client logs in with Challenge and Authenticate (docs/SECURITY.md,
+    "Authentication") and sends the session token with every other call but
+    ListUsers; without it, a call is UNAUTHENTICATED. The caller is the user
+    the token proves: a request's `user` field (for ReceiveMsg, the
+    `receiver` of the request message) may be left empty, and naming anyone
+    else is PERMISSION_DENIED.
     """
+
+    def Challenge(self, request, context):
+        """Challenge starts logging in: it returns a fresh challenge for `user` to
+        sign with their Ed25519 identity key. Needs no session token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Authenticate(self, request, context):
+        """Authenticate ends logging in: with the challenge signed by the user's
+        key, it returns a session token that every other call carries as
+        "Authorization: Bearer <token>", on any server of the cluster. The
+        server takes the user's first key as theirs (or the one its
+        configuration pins); another key is PERMISSION_DENIED until an operator
+        resets it. Needs no session token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def Login(self, request, context):
         """Login checks that the user exists and returns the other users, in the
@@ -294,6 +330,16 @@ class ChatServiceServicer:
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Challenge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Challenge,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.ChallengeRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.ChallengeResponse.SerializeToString,
+            ),
+            'Authenticate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Authenticate,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.AuthenticateRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.AuthenticateResponse.SerializeToString,
+            ),
             'Login': grpc.unary_unary_rpc_method_handler(
                     servicer.Login,
                     request_deserializer=spartan_dot_v1_dot_chat__pb2.LoginRequest.FromString,
@@ -392,10 +438,67 @@ class ChatService:
     chat, answer those requests, send messages and receive everything addressed to
     them on one long-lived stream.
 
-    Until authentication lands, every request names its caller in a `user` field
-    (for ReceiveMsg, the `receiver` of the request message); the server checks
-    that the name is a configured user.
+    A client logs in with Challenge and Authenticate (docs/SECURITY.md,
+    "Authentication") and sends the session token with every other call but
+    ListUsers; without it, a call is UNAUTHENTICATED. The caller is the user
+    the token proves: a request's `user` field (for ReceiveMsg, the
+    `receiver` of the request message) may be left empty, and naming anyone
+    else is PERMISSION_DENIED.
     """
+
+    @staticmethod
+    def Challenge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/Challenge',
+            spartan_dot_v1_dot_chat__pb2.ChallengeRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.ChallengeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Authenticate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spartan.v1.ChatService/Authenticate',
+            spartan_dot_v1_dot_chat__pb2.AuthenticateRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.AuthenticateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Login(request,

@@ -33,6 +33,11 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// ChatServiceChallengeProcedure is the fully-qualified name of the ChatService's Challenge RPC.
+	ChatServiceChallengeProcedure = "/spartan.v1.ChatService/Challenge"
+	// ChatServiceAuthenticateProcedure is the fully-qualified name of the ChatService's Authenticate
+	// RPC.
+	ChatServiceAuthenticateProcedure = "/spartan.v1.ChatService/Authenticate"
 	// ChatServiceLoginProcedure is the fully-qualified name of the ChatService's Login RPC.
 	ChatServiceLoginProcedure = "/spartan.v1.ChatService/Login"
 	// ChatServiceListUsersProcedure is the fully-qualified name of the ChatService's ListUsers RPC.
@@ -72,6 +77,16 @@ const (
 
 // ChatServiceClient is a client for the spartan.v1.ChatService service.
 type ChatServiceClient interface {
+	// Challenge starts logging in: it returns a fresh challenge for `user` to
+	// sign with their Ed25519 identity key. Needs no session token.
+	Challenge(context.Context, *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error)
+	// Authenticate ends logging in: with the challenge signed by the user's
+	// key, it returns a session token that every other call carries as
+	// "Authorization: Bearer <token>", on any server of the cluster. The
+	// server takes the user's first key as theirs (or the one its
+	// configuration pins); another key is PERMISSION_DENIED until an operator
+	// resets it. Needs no session token.
+	Authenticate(context.Context, *connect.Request[v1.AuthenticateRequest]) (*connect.Response[v1.AuthenticateResponse], error)
 	// Login checks that the user exists and returns the other users, in the
 	// order of the server's configuration.
 	Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error)
@@ -153,6 +168,18 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 	baseURL = strings.TrimRight(baseURL, "/")
 	chatServiceMethods := v1.File_spartan_v1_chat_proto.Services().ByName("ChatService").Methods()
 	return &chatServiceClient{
+		challenge: connect.NewClient[v1.ChallengeRequest, v1.ChallengeResponse](
+			httpClient,
+			baseURL+ChatServiceChallengeProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("Challenge")),
+			connect.WithClientOptions(opts...),
+		),
+		authenticate: connect.NewClient[v1.AuthenticateRequest, v1.AuthenticateResponse](
+			httpClient,
+			baseURL+ChatServiceAuthenticateProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("Authenticate")),
+			connect.WithClientOptions(opts...),
+		),
 		login: connect.NewClient[v1.LoginRequest, v1.LoginResponse](
 			httpClient,
 			baseURL+ChatServiceLoginProcedure,
@@ -266,6 +293,8 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 
 // chatServiceClient implements ChatServiceClient.
 type chatServiceClient struct {
+	challenge     *connect.Client[v1.ChallengeRequest, v1.ChallengeResponse]
+	authenticate  *connect.Client[v1.AuthenticateRequest, v1.AuthenticateResponse]
 	login         *connect.Client[v1.LoginRequest, v1.LoginResponse]
 	listUsers     *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
 	requestChat   *connect.Client[v1.RequestChatRequest, v1.RequestChatResponse]
@@ -283,6 +312,16 @@ type chatServiceClient struct {
 	listGroups    *connect.Client[v1.ListGroupsRequest, v1.ListGroupsResponse]
 	getGroup      *connect.Client[v1.GetGroupRequest, v1.GetGroupResponse]
 	shareGroupKey *connect.Client[v1.ShareGroupKeyRequest, v1.ShareGroupKeyResponse]
+}
+
+// Challenge calls spartan.v1.ChatService.Challenge.
+func (c *chatServiceClient) Challenge(ctx context.Context, req *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error) {
+	return c.challenge.CallUnary(ctx, req)
+}
+
+// Authenticate calls spartan.v1.ChatService.Authenticate.
+func (c *chatServiceClient) Authenticate(ctx context.Context, req *connect.Request[v1.AuthenticateRequest]) (*connect.Response[v1.AuthenticateResponse], error) {
+	return c.authenticate.CallUnary(ctx, req)
 }
 
 // Login calls spartan.v1.ChatService.Login.
@@ -372,6 +411,16 @@ func (c *chatServiceClient) ShareGroupKey(ctx context.Context, req *connect.Requ
 
 // ChatServiceHandler is an implementation of the spartan.v1.ChatService service.
 type ChatServiceHandler interface {
+	// Challenge starts logging in: it returns a fresh challenge for `user` to
+	// sign with their Ed25519 identity key. Needs no session token.
+	Challenge(context.Context, *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error)
+	// Authenticate ends logging in: with the challenge signed by the user's
+	// key, it returns a session token that every other call carries as
+	// "Authorization: Bearer <token>", on any server of the cluster. The
+	// server takes the user's first key as theirs (or the one its
+	// configuration pins); another key is PERMISSION_DENIED until an operator
+	// resets it. Needs no session token.
+	Authenticate(context.Context, *connect.Request[v1.AuthenticateRequest]) (*connect.Response[v1.AuthenticateResponse], error)
 	// Login checks that the user exists and returns the other users, in the
 	// order of the server's configuration.
 	Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error)
@@ -449,6 +498,18 @@ type ChatServiceHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	chatServiceMethods := v1.File_spartan_v1_chat_proto.Services().ByName("ChatService").Methods()
+	chatServiceChallengeHandler := connect.NewUnaryHandler(
+		ChatServiceChallengeProcedure,
+		svc.Challenge,
+		connect.WithSchema(chatServiceMethods.ByName("Challenge")),
+		connect.WithHandlerOptions(opts...),
+	)
+	chatServiceAuthenticateHandler := connect.NewUnaryHandler(
+		ChatServiceAuthenticateProcedure,
+		svc.Authenticate,
+		connect.WithSchema(chatServiceMethods.ByName("Authenticate")),
+		connect.WithHandlerOptions(opts...),
+	)
 	chatServiceLoginHandler := connect.NewUnaryHandler(
 		ChatServiceLoginProcedure,
 		svc.Login,
@@ -559,6 +620,10 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 	)
 	return "/spartan.v1.ChatService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case ChatServiceChallengeProcedure:
+			chatServiceChallengeHandler.ServeHTTP(w, r)
+		case ChatServiceAuthenticateProcedure:
+			chatServiceAuthenticateHandler.ServeHTTP(w, r)
 		case ChatServiceLoginProcedure:
 			chatServiceLoginHandler.ServeHTTP(w, r)
 		case ChatServiceListUsersProcedure:
@@ -601,6 +666,14 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 
 // UnimplementedChatServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedChatServiceHandler struct{}
+
+func (UnimplementedChatServiceHandler) Challenge(context.Context, *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.Challenge is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) Authenticate(context.Context, *connect.Request[v1.AuthenticateRequest]) (*connect.Response[v1.AuthenticateResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.Authenticate is not implemented"))
+}
 
 func (UnimplementedChatServiceHandler) Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.Login is not implemented"))

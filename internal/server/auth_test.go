@@ -1,0 +1,308 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	spartan "github.com/spartan-messenger/spartan/clients/go"
+	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
+	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
+	"github.com/spartan-messenger/spartan/internal/config"
+	"github.com/spartan-messenger/spartan/internal/redistest"
+	"github.com/spartan-messenger/spartan/internal/server"
+	"github.com/spartan-messenger/spartan/internal/servertest"
+)
+
+// authServer starts a server that requires logging in.
+func authServer(tb testing.TB, mutate ...func(*config.Config)) *servertest.Server {
+	tb.Helper()
+	cfg := servertest.Config()
+	cfg.Auth.Required = true
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	return servertest.Start(tb, cfg)
+}
+
+func rawClient(tb testing.TB, addr string) spartanv1connect.ChatServiceClient {
+	tb.Helper()
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &protos}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return spartanv1connect.NewChatServiceClient(&http.Client{Transport: tr}, "http://"+addr, connect.WithGRPC())
+}
+
+func newSigner(tb testing.TB) ed25519.PrivateKey {
+	tb.Helper()
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// logIn signs a challenge as user with key and returns the session token.
+func logIn(tb testing.TB, c spartanv1connect.ChatServiceClient, user string, key ed25519.PrivateKey) (string, error) {
+	tb.Helper()
+	ch, err := c.Challenge(tb.Context(), connect.NewRequest(&spartanv1.ChallengeRequest{User: user}))
+	if err != nil {
+		return "", err
+	}
+	res, err := c.Authenticate(tb.Context(), connect.NewRequest(&spartanv1.AuthenticateRequest{
+		User: user, Challenge: ch.Msg.GetChallenge(), PublicKey: key.Public().(ed25519.PublicKey),
+		Signature: ed25519.Sign(key, spartan.SignedChallenge(user, ch.Msg.GetChallenge())),
+	}))
+	if err != nil {
+		return "", err
+	}
+	return res.Msg.GetToken(), nil
+}
+
+// as is a request carrying token.
+func as[T any](token string, msg *T) *connect.Request[T] {
+	req := connect.NewRequest(msg)
+	if token != "" {
+		req.Header().Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+// everyCall calls each RPC that needs a session, with token, in the name of
+// user; it returns each call's error by procedure name.
+func everyCall(ctx context.Context, c spartanv1connect.ChatServiceClient, token, user string) map[string]error {
+	errs := map[string]error{}
+	do := func(name string, err error) { errs[name] = err }
+	_, err := c.Login(ctx, as(token, &spartanv1.LoginRequest{User: user}))
+	do("Login", err)
+	_, err = c.RequestChat(ctx, as(token, &spartanv1.RequestChatRequest{User: user, Peer: "charlie"}))
+	do("RequestChat", err)
+	_, err = c.AnswerChat(ctx, as(token, &spartanv1.AnswerChatRequest{User: user, Peer: "charlie", Accept: true}))
+	do("AnswerChat", err)
+	_, err = c.SendMsg(ctx, as(token, &spartanv1.SendMsgRequest{User: user, Receiver: "charlie", Payload: []byte("I am not really " + user)}))
+	do("SendMsg", err)
+	stream, err := c.ReceiveMsg(ctx, as(token, &spartanv1.Message{Receiver: user}))
+	if err == nil {
+		stream.Receive()
+		err = stream.Err()
+		_ = stream.Close()
+	}
+	do("ReceiveMsg", err)
+	_, err = c.Ack(ctx, as(token, &spartanv1.AckRequest{User: user, Seq: 1}))
+	do("Ack", err)
+	_, err = c.History(ctx, as(token, &spartanv1.HistoryRequest{User: user, Peer: "charlie"}))
+	do("History", err)
+	_, err = c.PublishKey(ctx, as(token, &spartanv1.PublishKeyRequest{User: user, PublicKey: make([]byte, 32)}))
+	do("PublishKey", err)
+	_, err = c.GetKey(ctx, as(token, &spartanv1.GetKeyRequest{User: user, Peer: "charlie"}))
+	do("GetKey", err)
+	_, err = c.GetKeys(ctx, as(token, &spartanv1.GetKeysRequest{User: user, Peers: []string{"charlie"}}))
+	do("GetKeys", err)
+	_, err = c.CreateGroup(ctx, as(token, &spartanv1.CreateGroupRequest{User: user, Group: "g-" + user}))
+	do("CreateGroup", err)
+	_, err = c.AddMember(ctx, as(token, &spartanv1.AddMemberRequest{User: user, Group: "bobs", Member: "alice"}))
+	do("AddMember", err)
+	_, err = c.LeaveGroup(ctx, as(token, &spartanv1.LeaveGroupRequest{User: user, Group: "bobs"}))
+	do("LeaveGroup", err)
+	_, err = c.ListGroups(ctx, as(token, &spartanv1.ListGroupsRequest{User: user}))
+	do("ListGroups", err)
+	_, err = c.GetGroup(ctx, as(token, &spartanv1.GetGroupRequest{User: user, Group: "bobs"}))
+	do("GetGroup", err)
+	_, err = c.ShareGroupKey(ctx, as(token, &spartanv1.ShareGroupKeyRequest{User: user, Group: "bobs", Keys: []*spartanv1.SealedKey{{Receiver: "charlie", Payload: []byte("k")}}}))
+	do("ShareGroupKey", err)
+	return errs
+}
+
+// TestEveryCallNeedsASession: without a token, or with a bad one, every RPC
+// but the log-in steps and ListUsers is Unauthenticated; the table covers
+// every RPC of the service.
+func TestEveryCallNeedsASession(t *testing.T) {
+	t.Parallel()
+	srv := authServer(t)
+	c := rawClient(t, srv.Addr)
+	for _, token := range []string{"", "v1.forged", "not even a token"} {
+		errs := everyCall(t.Context(), c, token, "bob")
+		for name, err := range errs {
+			if connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Errorf("%s with token %q: %v, want Unauthenticated", name, token, err)
+			}
+		}
+		methods := spartanv1.File_spartan_v1_chat_proto.Services().ByName("ChatService").Methods()
+		for i := range methods.Len() {
+			name := string(methods.Get(i).Name())
+			if _, ok := errs[name]; !ok && !slices.Contains([]string{"Challenge", "Authenticate", "ListUsers"}, name) {
+				t.Errorf("%s is not tried", name)
+			}
+		}
+	}
+	if _, err := c.ListUsers(t.Context(), connect.NewRequest(&spartanv1.ListUsersRequest{})); err != nil {
+		t.Errorf("ListUsers without a session: %v", err)
+	}
+}
+
+// TestNobodySpeaksAsSomeoneElse: with alice's session, every request that
+// names bob is PermissionDenied, and nothing of bob's changes: alice cannot
+// read bob's inbox or history, post or ack as bob, join or leave bob's
+// groups, or replace bob's keys; her own calls work.
+func TestNobodySpeaksAsSomeoneElse(t *testing.T) {
+	t.Parallel()
+	srv := authServer(t)
+	c := rawClient(t, srv.Addr)
+	aliceKey, bobKey := newSigner(t), newSigner(t)
+	alice, err := logIn(t, c, "alice", aliceKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := logIn(t, c, "bob", bobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateGroup(t.Context(), as(bob, &spartanv1.CreateGroupRequest{Group: "bobs", Members: []string{"charlie"}})); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range everyCall(t.Context(), c, alice, "bob") {
+		if connect.CodeOf(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "you are alice: a request cannot name bob") {
+			t.Errorf("%s as bob with alice's session: %v, want PermissionDenied", name, err)
+		}
+	}
+	// An empty name is the caller: alice's own calls work, and bob's group
+	// stays closed to her.
+	if _, err := c.Login(t.Context(), as(alice, &spartanv1.LoginRequest{})); err != nil {
+		t.Errorf("alice's own Login: %v", err)
+	}
+	_, err = c.AddMember(t.Context(), as(alice, &spartanv1.AddMemberRequest{Group: "bobs", Member: "alice"}))
+	if connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("alice joins bob's group: %v, want PermissionDenied", err)
+	}
+	// Logging in as bob with alice's key: bob's key is taken already.
+	if _, err := logIn(t, c, "bob", aliceKey); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("log in as bob with another key: %v, want PermissionDenied", err)
+	}
+	g, err := c.GetGroup(t.Context(), as(bob, &spartanv1.GetGroupRequest{Group: "bobs"}))
+	if err != nil || !slices.Equal(g.Msg.GetGroup().GetMembers(), []string{"bob", "charlie"}) {
+		t.Errorf("bob's group after the attempts: %v, %v", g, err)
+	}
+	if _, err := c.GetKey(t.Context(), as(alice, &spartanv1.GetKeyRequest{Peer: "bob"})); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Errorf("bob's key after alice tried to publish one: %v, want NotFound", err)
+	}
+}
+
+// TestLogInRules: a wrong signature, a challenge of another user or none,
+// an unknown user; a token good on every node of a cluster; a pinned key.
+func TestLogInRules(t *testing.T) {
+	t.Parallel()
+	redis := redistest.Start(t)
+	pinned := newSigner(t)
+	var nodes []*servertest.Server
+	for range 2 {
+		nodes = append(nodes, authServer(t, func(cfg *config.Config) {
+			cfg.Store = config.Store{Kind: config.StoreRedis}
+			cfg.Redis.URL = redis.URL
+			cfg.Auth.Keys = map[string]string{"eve": b64(pinned.Public().(ed25519.PublicKey))}
+		}))
+	}
+	a, b := rawClient(t, nodes[0].Addr), rawClient(t, nodes[1].Addr)
+	key := newSigner(t)
+	token, err := logIn(t, a, "alice", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Login(t.Context(), as(token, &spartanv1.LoginRequest{})); err != nil {
+		t.Errorf("node 1's token on node 2: %v", err)
+	}
+	ch, err := a.Challenge(t.Context(), connect.NewRequest(&spartanv1.ChallengeRequest{User: "alice"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []struct {
+		name string
+		req  *spartanv1.AuthenticateRequest
+		code connect.Code
+	}{
+		{"a wrong signature", &spartanv1.AuthenticateRequest{User: "alice", Challenge: ch.Msg.GetChallenge(), PublicKey: key.Public().(ed25519.PublicKey), Signature: make([]byte, 64)}, connect.CodeUnauthenticated},
+		{"alice's challenge for bob", &spartanv1.AuthenticateRequest{User: "bob", Challenge: ch.Msg.GetChallenge(), PublicKey: key.Public().(ed25519.PublicKey), Signature: ed25519.Sign(key, spartan.SignedChallenge("bob", ch.Msg.GetChallenge()))}, connect.CodeUnauthenticated},
+		{"no challenge", &spartanv1.AuthenticateRequest{User: "alice"}, connect.CodeUnauthenticated},
+		{"an unknown user", &spartanv1.AuthenticateRequest{User: "zed"}, connect.CodeNotFound},
+	}
+	for _, tt := range bad {
+		if _, err := b.Authenticate(t.Context(), connect.NewRequest(tt.req)); connect.CodeOf(err) != tt.code {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.code)
+		}
+	}
+	if _, err := logIn(t, b, "eve", newSigner(t)); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("eve with a key other than the pinned one: %v, want PermissionDenied", err)
+	}
+	if _, err := logIn(t, b, "eve", pinned); err != nil {
+		t.Errorf("eve with her pinned key: %v", err)
+	}
+}
+
+// TestClientLogsInUnnoticed: the Go client with a signer logs in by itself
+// and chats on a server that requires it.
+func TestClientLogsInUnnoticed(t *testing.T) {
+	t.Parallel()
+	srv := authServer(t)
+	alice := spartan.New(srv.Addr, "alice", spartan.WithSigner(newSigner(t)))
+	bob := spartan.New(srv.Addr, "bob", spartan.WithSigner(newSigner(t)))
+	if _, err := alice.RequestChat(t.Context(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.AnswerChat(t.Context(), "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.SendText(t.Context(), "bob", "hi", spartan.NewMessageID()); err != nil {
+		t.Fatal(err)
+	}
+	sub := bob.Subscribe(t.Context(), spartan.SubscribeOptions{})
+	for u := range sub.C {
+		if m := u.Message; m != nil && m.GetType() == spartanv1.MessageType_MESSAGE_TYPE_TEXT {
+			if string(m.GetPayload()) != "hi" || m.GetSender() != "alice" {
+				t.Fatalf("bob got %v", m)
+			}
+			return
+		}
+	}
+	t.Fatalf("bob's stream ended: %v", sub.Err())
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestOperatorResetsAKey: after spartan-server -reset-key alice, alice logs
+// in with a new key; before it, the new key is refused.
+func TestOperatorResetsAKey(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "spartan.db")
+	bolt := func(cfg *config.Config) { cfg.Store = config.Store{Kind: config.StoreBolt, Path: db} }
+	srv := authServer(t, bolt)
+	if _, err := logIn(t, rawClient(t, srv.Addr), "alice", newSigner(t)); err != nil {
+		t.Fatal(err)
+	}
+	lost := newSigner(t)
+	if _, err := logIn(t, rawClient(t, srv.Addr), "alice", lost); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("another key before the reset: %v, want PermissionDenied", err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	env := []string{"SPARTAN_STORE__KIND=bolt", "SPARTAN_STORE__PATH=" + db}
+	if err := server.Run(t.Context(), []string{"-config", "", "-reset-key", "alice"}, env, &out, &errOut); err != nil {
+		t.Fatalf("reset: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "The log-in key of alice is forgotten") {
+		t.Errorf("reset said %q", out.String())
+	}
+	srv = authServer(t, bolt)
+	if _, err := logIn(t, rawClient(t, srv.Addr), "alice", lost); err != nil {
+		t.Errorf("the new key after the reset: %v", err)
+	}
+}
