@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Spartan Messenger's terminal client.
 
-    python3 client.py alice [--server HOST:PORT[,HOST:PORT...]] [--give-up SECONDS] [--key-dir DIR]
+    python3 client.py alice [--server HOST:PORT[,HOST:PORT...]] [--give-up SECONDS] [--key-dir DIR] [--tls [--ca FILE]]
 
 It logs in, lists the other users, lets the user pick someone to chat with (or
 answer someone's chat request) and then sends every typed line to that
@@ -21,6 +21,10 @@ Every message is end-to-end encrypted (docs/SECURITY.md): the user's keys, the
 contacts' keys, the messages that wait for a receiver's key and the groups'
 sender keys live in a key directory (:mod:`spartan_keystore`; ``--key-dir``,
 or one per server and user in the config directory), shared with the Go CLI.
+The user logs in with the log-in key of that directory, unnoticed (as the Go
+CLI: ListUsers checks the name before the directory is made, then the client
+signs the server's challenge); ``--tls`` (and ``--ca FILE``, the certificate
+to trust instead of the system's) talks TLS.
 A message to a user who has no key yet waits on disk (outbox.json) until that
 user publishes one; a post to a group goes at once, and the members who have
 no key yet are named.
@@ -36,6 +40,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import json
 import os
 import re
 import select
@@ -43,7 +48,7 @@ import shlex
 import signal
 import sys
 import threading
-from typing import Callable, Deque, List, NamedTuple, Optional, TextIO
+from typing import Callable, Deque, List, NamedTuple, Optional, TextIO, TypeVar
 
 
 def _missing_dependencies(err: ImportError) -> None:
@@ -60,6 +65,11 @@ def _missing_dependencies(err: ImportError) -> None:
     )
     sys.exit(2)
 
+
+if __name__ == "__main__":
+    # gRPC's own log lines (a failed TLS handshake is logged at INFO, say) must
+    # not land on the user's terminal: the client says what went wrong itself.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 try:
     import grpc
@@ -88,6 +98,7 @@ except ImportError as _err:  # the system python, say, without the virtualenv
     _missing_dependencies(_err)
 
 TAG = "[Spartan]"
+T = TypeVar("T")
 HISTORY_DEFAULT = 20
 HELP = (
     f"{TAG} Commands: /chat NAME switches to a user (accepting their request) or a group, "
@@ -126,6 +137,25 @@ QUOTE_CHARS = 20
 #: Exit statuses, as the Go CLI's: the key directory cannot be used is 1 too.
 EXIT_OK, EXIT_SERVER, EXIT_USAGE = 0, 1, 2
 EXIT_KEYS = EXIT_SERVER
+#: The codes with which a server refuses logging in itself (rather than being
+#: unreachable): "Cannot log in: ...", exit status 2, as the Go CLI.
+REFUSED = frozenset(
+    {
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+    }
+)
+
+
+class UnknownUser(Exception):
+    """The user named on the command line is not one of the server's ``users``."""
+
+    def __init__(self, user: str, users: List[str]):
+        super().__init__(f"There is no user named {go_quote(user)}. Users: " + ",".join(users))
+        self.user = user
+        self.users = users
 
 
 class Queued(NamedTuple):
@@ -522,17 +552,23 @@ class ChatApp:
     # -- start and stop ----------------------------------------------------------
 
     def start(self) -> None:
-        """Logs in, opens the key directory, prints the greeting, publishes the
-        user's key, sends what waited for a key that is there now and starts
-        following the inbox. Raises SpartanError (logging in) and
-        KeyStoreError (the key directory cannot be used).
+        """Checks the user's name, opens the key directory, logs in, prints the
+        greeting, publishes the user's key, sends what waited for a key that is
+        there now and starts following the inbox. Raises UnknownUser (a name
+        the server does not know: no key directory is made for it), SpartanError
+        (the server cannot be reached, or refuses logging in) and KeyStoreError
+        (the key directory cannot be used).
 
-        Given several servers, it logs in on the first that answers: one that
-        cannot be reached (UNAVAILABLE) moves the client to the next, each
-        tried once.
+        Given several servers, it asks the first that answers: one that cannot
+        be reached (UNAVAILABLE) moves the client to the next, each tried once.
+        Logging in is unnoticed: the first call that needs a session (Login)
+        signs the server's challenge with the directory's log-in key.
         """
+        users = self.anywhere(self.client.list_users)
+        if self.me not in users:
+            raise UnknownUser(self.me, users)
+        self.open_keys(self.me)
         login = self.login_anywhere()
-        self.open_keys(login.user or self.me)
         if login.max_message_bytes:
             self.max_text = max_text(login.max_message_bytes)
             self.max_post = max_post(login.max_message_bytes)
@@ -560,17 +596,23 @@ class ChatApp:
 
     def open_keys(self, user: str) -> None:
         """Opens the key directory (--key-dir, or the default one of the first
-        server and ``user``) and sets up the encryption. Raises KeyStoreError."""
+        server and ``user``), sets up the encryption and logs in with the
+        directory's log-in key from now on. Raises KeyStoreError."""
         directory = self.key_dir or default_key_dir(split_targets(self.server)[0], user)
         self.keys = KeyStore.open(directory, user)
         self.e2e = E2E(self.client, self.keys, self.key_changed)
+        self.client.use_signer(self.keys.signing_key)
 
     def login_anywhere(self) -> pb.LoginResponse:
         """Login on the current server, or on the next ones in turn while they cannot be reached."""
+        return self.anywhere(self.client.login)
+
+    def anywhere(self, call: Callable[[], T]) -> T:
+        """``call()`` on the current server, or on the next ones in turn while they cannot be reached."""
         tries = len(getattr(self.client, "targets", ())) or 1
         for left in range(tries - 1, -1, -1):
             try:
-                return self.client.login()
+                return call()
             except SpartanError as err:
                 # The client has moved on to the next server (see SpartanClient).
                 if err.code != grpc.StatusCode.UNAVAILABLE or not left:
@@ -1485,8 +1527,22 @@ def quote(text: str) -> str:
 def describe(err: Exception) -> str:
     """The human part of an error (an RPC's, or another), as the Go CLI words it."""
     if getattr(err, "code", None) == grpc.StatusCode.UNAVAILABLE:
+        if tls_failed(err):
+            return f"the TLS handshake failed ({err})"
         return f"the server is unreachable ({err})"
     return str(err)
+
+
+def tls_failed(err: Exception) -> bool:
+    """Whether a call failed in the TLS handshake (a certificate not trusted, a
+    server that does not speak TLS) rather than finding no server."""
+    return getattr(err, "code", None) == grpc.StatusCode.UNAVAILABLE and "handshake failed" in str(err).lower()
+
+
+def go_quote(text: str) -> str:
+    """``text`` in double quotes, with quotes, backslashes and control characters
+    escaped (as Go's %q, which the server's sentences use for a name)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 #: Control characters (Unicode category Cc: C0, DEL, C1) but tab, as printable():
@@ -1588,23 +1644,37 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         metavar="SECONDS",
         help="leave if the server cannot be reached again within this many seconds (default 30)",
     )
+    parser.add_argument("--tls", action="store_true", help="talk to the server over TLS")
+    parser.add_argument(
+        "--ca",
+        metavar="FILE",
+        help="with --tls: the PEM certificate(s) to trust instead of the system's (implies --tls)",
+    )
     return parser.parse_args(argv)
 
 
-def login_failed(client: SpartanClient, server: str, err: SpartanError) -> int:
-    """Says on stderr why logging in failed and returns the exit status."""
-    if err.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-        msg = f"{TAG} {err.details[:1].upper()}{err.details[1:]}."
-        try:
-            msg += " Users: " + ",".join(client.list_users())
-        except SpartanError:
-            pass
-        print(msg, file=sys.stderr)
+def read_ca(path: str) -> bytes:
+    """The PEM certificates of ``--ca``; raises ValueError with the sentence to show."""
+    try:
+        with open(path, "rb") as f:
+            pem = f.read()
+    except OSError as err:
+        raise ValueError(f"Cannot read the --ca file {path}: {err.strerror or err}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError(f"The --ca file {path} holds no PEM certificate")
+    return pem
+
+
+def login_failed(server: str, err: SpartanError) -> int:
+    """Says on stderr why logging in failed and returns the exit status, as the Go CLI:
+    a refusal is "Cannot log in" (2), anything else "Cannot connect" (1)."""
+    if err.code in REFUSED:
+        print(f"{TAG} Cannot log in: {err.details}.", file=sys.stderr)
         return EXIT_USAGE
-    print(
-        f"{TAG} Cannot connect to Spartan Server at {server}: {describe(err)}. Is the server running?",
-        file=sys.stderr,
-    )
+    hint = "Is the server running?"
+    if tls_failed(err):
+        hint = "Is it a TLS server whose certificate you trust (--ca FILE)?"
+    print(f"{TAG} Cannot connect to Spartan Server at {server}: {describe(err)}. {hint}", file=sys.stderr)
     return EXIT_SERVER
 
 
@@ -1620,14 +1690,22 @@ def main(argv: Optional[List[str]] = None, console_factory: Callable[[], Console
         signal.signal(signal.SIGINT, signal.default_int_handler)
     args = parse_args(argv)
     server = normalise_server(args.server)
-    client = SpartanClient(server, args.user)
+    try:
+        ca = read_ca(args.ca) if args.ca else None
+    except ValueError as err:
+        print(f"{TAG} {err}.", file=sys.stderr)
+        return EXIT_USAGE
+    client = SpartanClient(server, args.user, tls=args.tls, root_certificates=ca)
     console = console_factory()
     app = ChatApp(client, console, server, args.give_up, args.key_dir)
     try:
         try:
             app.start()
+        except UnknownUser as err:
+            print(f"{TAG} {err}", file=sys.stderr)
+            return EXIT_USAGE
         except SpartanError as err:
-            return login_failed(client, server, err)
+            return login_failed(server, err)
         except KeyStoreError as err:
             print(f"{TAG} Cannot use your encryption keys: {err}.", file=sys.stderr)
             return EXIT_KEYS

@@ -30,16 +30,28 @@ A client may name several servers of one cluster (``"host1:3000,host2:3000"``,
 or a list): it uses the first, and moves to the next when the one it uses
 cannot be reached.
 
+A client with a log-in key (``signer=``, an Ed25519 key of :mod:`spartan_auth`,
+or that of its ``keys=``) logs in by itself (docs/SECURITY.md, "Authentication"):
+before its first call it signs a fresh challenge (``Challenge``,
+``Authenticate``) and then sends the session token with every call but
+``Challenge``, ``Authenticate`` and ``ListUsers``, renewing it a minute before
+it ends; a call the server refuses ``UNAUTHENTICATED`` (its secret changed, say)
+logs in again and is tried once more. ``tls=True`` (or ``root_certificates=``,
+the PEM certificates to trust instead of the system's) talks TLS.
+:func:`log_in` does the same for a raw stub.
+
 Only ``grpcio``, ``grpcio-status`` (which reads the ``google.rpc.Status``
 an error may carry), ``protobuf`` and ``pycryptodome`` (for the encryption,
-:mod:`spartan_e2e`) are needed. Example::
+:mod:`spartan_e2e`, and the log-in key, :mod:`spartan_auth`) are needed. Example::
 
     from spartan_client import SpartanClient
+    from spartan_keystore import KeyStore, default_key_dir
 
-    with SpartanClient("localhost:3000", "alice") as alice:
+    keys = KeyStore.open(default_key_dir("localhost:3000", "alice"), "alice")
+    with SpartanClient("localhost:3000", "alice", signer=keys.signing_key) as alice:
         alice.login()
         alice.request_chat("bob")
-        alice.send("bob", "Hey Bob!")
+        alice.send("bob", "Hey Bob!")  # in plaintext: keys=keys seals it
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import datetime as _dt
 import json
 import sys
 import threading
@@ -60,6 +73,7 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+import spartan_auth as auth
 import spartan_e2e as e2e
 from spartan.v1 import chat_pb2 as pb
 from spartan.v1 import chat_pb2_grpc as pb_grpc
@@ -71,7 +85,10 @@ __all__ = [
     "KeyChange",
     "NoGroupKeyError",
     "NoKeyError",
+    "OPEN_RPCS",
     "Opened",
+    "RENEW_BEFORE",
+    "Session",
     "SealedPost",
     "max_post",
     "max_text",
@@ -79,6 +96,7 @@ __all__ = [
     "SpartanClient",
     "SpartanError",
     "Subscription",
+    "log_in",
     "new_message_id",
     "open_plaintext",
     "retry_delay",
@@ -212,6 +230,13 @@ def _call(method, request, timeout: Optional[float], **kwargs):
         raise SpartanError.from_rpc_error(err) from None
 
 
+def _dial(target: str, credentials: Optional[grpc.ChannelCredentials]) -> grpc.Channel:
+    """A (blocking) channel to ``target``: TLS with ``credentials``, else plaintext."""
+    if credentials is None:
+        return grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+    return grpc.secure_channel(target, credentials, options=_CHANNEL_OPTIONS)
+
+
 def split_targets(target: Union[str, Sequence[str]]) -> list:
     """The servers a target names: ``"h1:p1,h2:p2"`` or a list of such strings, in order.
 
@@ -223,18 +248,194 @@ def split_targets(target: Union[str, Sequence[str]]) -> list:
     return out or [target if isinstance(target, str) else ""]
 
 
+# -- logging in -----------------------------------------------------------------------------
+
+#: The RPCs that need no session token: the log-in steps, and the user list a
+#: client shows before logging in.
+OPEN_RPCS = frozenset({"Challenge", "Authenticate", "ListUsers"})
+#: How long before its end a session token is renewed, in seconds (as the Go client).
+RENEW_BEFORE = 60.0
+#: The metadata key of the session token (gRPC's keys are lower case).
+_AUTHORIZATION = "authorization"
+
+
+class Session(NamedTuple):
+    """A session token, as ``Authenticate`` issued it (docs/SECURITY.md, "Authentication")."""
+
+    #: The token, sent as ``authorization: Bearer <token>``.
+    token: str
+    #: When it stops working (UTC, to the second).
+    expire_time: _dt.datetime
+
+    @property
+    def metadata(self) -> Tuple[Tuple[str, str], ...]:
+        """The call metadata that carries the token: a raw stub's call takes it as ``metadata=``."""
+        return ((_AUTHORIZATION, f"Bearer {self.token}"),)
+
+    def good_for(self, seconds: float) -> bool:
+        """Whether the token works for more than ``seconds`` from now."""
+        left = self.expire_time - _dt.datetime.now(_dt.timezone.utc)
+        return left.total_seconds() > seconds
+
+
+def log_in(stub: pb_grpc.ChatServiceStub, user: str, signer, timeout: Optional[float] = None) -> Session:
+    """Logs ``user`` in with the Ed25519 key ``signer`` (:mod:`spartan_auth`) on a raw
+    ``ChatServiceStub``: ``Challenge``, the challenge signed, ``Authenticate``.
+    Returns the :class:`Session`; pass its ``metadata`` to every other call.
+
+    Raises ``grpc.RpcError``, as the stub's calls do: ``NOT_FOUND`` (no such
+    user), ``PERMISSION_DENIED`` (the server knows another key for ``user``),
+    ``UNAUTHENTICATED`` (a challenge that expired meanwhile), ``UNAVAILABLE``.
+    """
+    challenge = stub.Challenge(pb.ChallengeRequest(user=user), timeout=timeout).challenge
+    req = pb.AuthenticateRequest(
+        user=user,
+        challenge=challenge,
+        public_key=auth.signing_public_bytes(signer),
+        signature=auth.sign_challenge(signer, user, challenge),
+    )
+    res = stub.Authenticate(req, timeout=timeout)
+    return Session(res.token, res.expire_time.ToDatetime(tzinfo=_dt.timezone.utc))
+
+
+class _Login:
+    """Logs one client's user in and keeps the session token its calls carry
+    (as the Go client's session); safe to use from several threads.
+
+    Without a log-in key it adds nothing: a server that does not require
+    logging in serves such a client.
+    """
+
+    def __init__(self, client: "SpartanClient", signer=None):
+        self._client = client
+        #: The Ed25519 key the user logs in with, or None.
+        self.signer = signer
+        self._lock = threading.Lock()
+        self._session: Optional[Session] = None
+
+    def use(self, signer) -> None:
+        """Logs in with ``signer`` from now on (the next call logs in)."""
+        with self._lock:
+            self.signer, self._session = signer, None
+
+    def token(self, target: str) -> str:
+        """A token good for more than :data:`RENEW_BEFORE` seconds, logging in on
+        ``target`` when there is none; "" without a log-in key. Raises
+        ``grpc.RpcError`` (logging in failed). One thread logs in; the others
+        wait for its token."""
+        if self.signer is None:
+            return ""
+        with self._lock:
+            session = self._session
+            if session is None or not session.good_for(RENEW_BEFORE):
+                client = self._client
+                session = self._session = log_in(client.stub_for(target), client.user, self.signer, client.timeout)
+            return session.token
+
+    def drop(self, token: str) -> None:
+        """Forgets ``token``, which a server refused (its secret changed, say), so
+        that the next call logs in again; a newer token stays."""
+        with self._lock:
+            if self._session is not None and self._session.token == token:
+                self._session = None
+
+
+class _CallDetails(
+    collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+    ),
+    grpc.ClientCallDetails,
+):
+    """A call's details, with the metadata changed."""
+
+
+def _with_token(details: grpc.ClientCallDetails, token: str) -> grpc.ClientCallDetails:
+    """``details`` with ``token`` as the call's ``authorization``."""
+    metadata = [(k, v) for k, v in (details.metadata or ()) if k.lower() != _AUTHORIZATION]
+    metadata.append((_AUTHORIZATION, f"Bearer {token}"))
+    return _CallDetails(
+        details.method,
+        details.timeout,
+        metadata,
+        details.credentials,
+        getattr(details, "wait_for_ready", None),
+        getattr(details, "compression", None),
+    )
+
+
+def _needs_token(details: grpc.ClientCallDetails) -> bool:
+    """Whether the call should carry the session token: not a log-in step nor
+    ListUsers, and without an ``authorization`` of the caller's own."""
+    method = details.method.decode() if isinstance(details.method, bytes) else str(details.method)
+    if method.rpartition("/")[2] in OPEN_RPCS:
+        return False
+    return not any(k.lower() == _AUTHORIZATION for k, _ in (details.metadata or ()))
+
+
+class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Puts the session token on every call to one server that needs it, and
+    logs in again once when the server refuses it (a unary call only: a stream
+    the server refuses drops the token, see :class:`Subscription`)."""
+
+    def __init__(self, login: _Login, target: str):
+        self._login = login
+        self._target = target
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        if self._login.signer is None or not _needs_token(client_call_details):
+            return continuation(client_call_details, request)
+        try:
+            token = self._login.token(self._target)
+        except grpc.RpcError as err:
+            return err  # a call's outcome: raised by the blocking call, as its own error
+        outcome = continuation(_with_token(client_call_details, token), request)
+        if outcome.code() != grpc.StatusCode.UNAUTHENTICATED:
+            return outcome
+        self._login.drop(token)
+        try:
+            token = self._login.token(self._target)
+        except grpc.RpcError as err:
+            return err
+        return continuation(_with_token(client_call_details, token), request)
+
+    def intercept_unary_stream(self, continuation, client_call_details, request):
+        if self._login.signer is None or not _needs_token(client_call_details):
+            return continuation(client_call_details, request)
+        # A failure to log in is raised by the stream's first read.
+        return continuation(_with_token(client_call_details, self._login.token(self._target)), request)
+
+
+class _FailedCall:
+    """A stream that could not start (logging in failed): reading it raises the error."""
+
+    def __init__(self, err: grpc.RpcError):
+        self._err = err
+
+    def __iter__(self) -> "_FailedCall":
+        return self
+
+    def __next__(self):
+        raise self._err
+
+    def cancel(self) -> bool:
+        return False
+
+
 class Subscription:
     """An open ``ReceiveMsg`` stream: iterate it for messages, ``cancel()`` it to stop.
 
     Iteration raises :class:`SpartanError` when the stream fails (for instance
     ``UNAVAILABLE`` when the server shuts down, ``OUT_OF_RANGE`` when the
-    requested seq is past the end of the inbox and no epoch was given). After
-    ``cancel()`` the iteration simply ends.
+    requested seq is past the end of the inbox and no epoch was given,
+    ``UNAUTHENTICATED`` when the server refused the session token, which
+    ``on_unauthenticated`` then forgets). After ``cancel()`` the iteration
+    simply ends.
     """
 
-    def __init__(self, call):
+    def __init__(self, call, on_unauthenticated: Optional[Callable[[], None]] = None):
         self._call = call
         self._cancelled = False
+        self._on_unauthenticated = on_unauthenticated
 
     def __iter__(self) -> Iterator[pb.Message]:
         try:
@@ -243,6 +444,8 @@ class Subscription:
         except grpc.RpcError as err:
             if self._cancelled and err.code() == grpc.StatusCode.CANCELLED:
                 return
+            if err.code() == grpc.StatusCode.UNAUTHENTICATED and self._on_unauthenticated is not None:
+                self._on_unauthenticated()  # the token it carried: the next stream logs in again
             raise SpartanError.from_rpc_error(err) from None
 
     def cancel(self) -> None:
@@ -278,6 +481,26 @@ class SpartanClient:
     opens what arrives; ``on_key_change`` is called with a :class:`KeyChange`
     when a contact's trusted key is replaced. Without keys (``e2e`` is None)
     everything is sent as plaintext, as :meth:`send_plaintext` always does.
+
+    ``signer`` is the Ed25519 key the user logs in with (:mod:`spartan_auth`;
+    by default that of ``keys``, :attr:`spartan_keystore.KeyStore.signing_key`).
+    With one, the client logs in by itself on its first call that needs it
+    (``Challenge``, then ``Authenticate``), sends the session token with every
+    call but ``Challenge``, ``Authenticate`` and ``ListUsers`` (:data:`OPEN_RPCS`;
+    :attr:`stub`'s calls too), renews it :data:`RENEW_BEFORE` seconds before it
+    ends, and when a server refuses it (``UNAUTHENTICATED``: its secret
+    changed) logs in again and tries the call once more; a stream the server
+    refuses so forgets the token, and the next one logs in again. A call whose
+    log-in fails raises that failure: ``PERMISSION_DENIED`` when the server
+    knows another key for the user, ``NOT_FOUND`` for an unknown user. Without
+    a key nothing is added: a server that requires logging in answers
+    ``UNAUTHENTICATED``.
+
+    ``tls=True`` talks TLS, trusting the system's certificate authorities, or
+    those of ``root_certificates`` (PEM bytes; given, they imply ``tls``); a
+    server that offers no certificate they vouch for cannot be reached
+    (``UNAVAILABLE``). :attr:`credentials` are the channels' credentials (None:
+    plaintext), which :class:`InboxFollower` dials with too.
     """
 
     def __init__(
@@ -289,6 +512,9 @@ class SpartanClient:
         channel: Optional[grpc.Channel] = None,
         keys: Optional[KeyStore] = None,
         on_key_change: Optional[Callable[["KeyChange"], None]] = None,
+        signer=None,
+        tls: bool = False,
+        root_certificates: Optional[bytes] = None,
     ):
         #: Every server this client may use, in order.
         self.targets = split_targets(target)
@@ -297,6 +523,13 @@ class SpartanClient:
         self._own_channel = channel is None
         if channel is not None and len(self.targets) > 1:
             raise ValueError("a ready-made channel is for one server: give one target")
+        #: The channels' credentials: TLS, or None for plaintext.
+        self.credentials: Optional[grpc.ChannelCredentials] = (
+            grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            if tls or root_certificates is not None
+            else None
+        )
+        self._login = _Login(self, signer)
         self._lock = threading.Lock()
         self._index = 0
         #: One channel and stub per server, made when first used.
@@ -311,11 +544,42 @@ class SpartanClient:
             self.use_keys(keys, on_key_change)
 
     def use_keys(self, keys: KeyStore, on_key_change: Optional[Callable[["KeyChange"], None]] = None) -> "E2E":
-        """Encrypts from now on with ``keys`` (a key store of this client's user); returns :attr:`e2e`."""
+        """Encrypts from now on with ``keys`` (a key store of this client's user); returns :attr:`e2e`.
+
+        A client without a log-in key logs in with that of ``keys`` from now on.
+        """
         if keys.user != self.user:
             raise ValueError(f"the keys are {keys.user}'s, not {self.user}'s")
         self.e2e = E2E(self, keys, on_key_change)
+        if self._login.signer is None and keys.signing_key is not None:
+            self._login.use(keys.signing_key)
         return self.e2e
+
+    # -- logging in ------------------------------------------------------------
+
+    @property
+    def signer(self):
+        """The Ed25519 key the user logs in with, or None (the client does not log in)."""
+        return self._login.signer
+
+    def use_signer(self, signer) -> None:
+        """Logs in with ``signer`` (an Ed25519 key of :mod:`spartan_auth`) from now
+        on: the next call that needs a session logs in."""
+        self._login.use(signer)
+
+    def session_token(self, target: Optional[str] = None) -> str:
+        """A session token good for more than :data:`RENEW_BEFORE` seconds, logging
+        in on ``target`` (default: the current server) when there is none; "" for
+        a client without a log-in key. Raises :class:`SpartanError` when logging
+        in fails."""
+        try:
+            return self._login.token(target or self.target)
+        except grpc.RpcError as err:
+            raise SpartanError.from_rpc_error(err) from None
+
+    def forget_token(self, token: str) -> None:
+        """Forgets ``token``, which a server refused: the next call logs in again."""
+        self._login.drop(token)
 
     # -- which server ----------------------------------------------------------
 
@@ -339,14 +603,16 @@ class SpartanClient:
         return self._connect(target)[1]
 
     def _connect(self, target: str):
-        """The channel and stub of ``target``, made on first use."""
+        """The channel and stub of ``target``, made on first use; the stub's calls
+        carry the session token (see :class:`_TokenInterceptor`)."""
         with self._lock:
             channel = self._channels.get(target)
             if channel is None:
-                channel = self._channels[target] = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
+                channel = self._channels[target] = _dial(target, self.credentials)
             stub = self._stubs.get(target)
             if stub is None:
-                stub = self._stubs[target] = pb_grpc.ChatServiceStub(channel)
+                intercepted = grpc.intercept_channel(channel, _TokenInterceptor(self._login, target))
+                stub = self._stubs[target] = pb_grpc.ChatServiceStub(intercepted)
             return channel, stub
 
     def rotate(self, failed: Optional[str] = None) -> str:
@@ -607,8 +873,22 @@ class SpartanClient:
         another epoch (it lost its data), the stream starts with a
         ``MESSAGE_TYPE_SYSTEM`` notice (``seq`` 0) and resumes after the
         position acknowledged in the new epoch.
+
+        It logs in first if need be; a failure to log in is raised by the
+        iteration, as the stream's own errors are. A stream the server refuses
+        ``UNAUTHENTICATED`` forgets its token: the next one logs in again.
         """
-        return Subscription(self.stub.ReceiveMsg(pb.Message(receiver=self.user, seq=seq, epoch=epoch)))
+        target = self.target
+        req = pb.Message(receiver=self.user, seq=seq, epoch=epoch)
+        try:
+            token = self._login.token(target)
+        except grpc.RpcError as err:
+            return Subscription(_FailedCall(err))
+        if not token:
+            return Subscription(self.stub_for(target).ReceiveMsg(req))
+        metadata = ((_AUTHORIZATION, f"Bearer {token}"),)
+        call = self.stub_for(target).ReceiveMsg(req, metadata=metadata)
+        return Subscription(call, lambda: self._login.drop(token))
 
     def ack(self, seq: int, epoch: str = "") -> None:
         """Records that the user has shown the inbox up to ``seq`` of ``epoch``.
@@ -1052,6 +1332,15 @@ class InboxFollower:
 
     ``seq`` and ``epoch`` are where to start (0: after the last acknowledged
     message); :attr:`last_seq` and :attr:`last_epoch` say where it is.
+
+    The stream carries the client's session token (:meth:`SpartanClient.session_token`;
+    logging in, on a worker thread, if need be), and the follower dials with the
+    client's :attr:`SpartanClient.credentials` (TLS). A stream the server refuses
+    ``UNAUTHENTICATED`` (the token no longer works: a restarted in-memory server
+    has a new secret) makes it forget the token and open the stream again at
+    once, logging in again; refused twice in a row, it gives up (``on_give_up``),
+    as it does when logging in is refused (``PERMISSION_DENIED``: the server
+    knows another key for the user).
     """
 
     def __init__(
@@ -1221,11 +1510,31 @@ class InboxFollower:
                 await channel.close()
 
     def _stub(self, target: str) -> pb_grpc.ChatServiceStub:
-        """This follower's own (asyncio) stub of ``target``, its channel made on first use."""
+        """This follower's own (asyncio) stub of ``target``, its channel made on
+        first use, with the client's credentials (TLS or plaintext)."""
         channel = self._channels.get(target)
         if channel is None:
-            channel = self._channels[target] = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+            credentials = getattr(self.client, "credentials", None)
+            if credentials is None:
+                channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+            else:
+                channel = grpc.aio.secure_channel(target, credentials, options=_CHANNEL_OPTIONS)
+            self._channels[target] = channel
         return pb_grpc.ChatServiceStub(channel)
+
+    async def _token(self, target: str) -> str:
+        """The client's session token for a stream to ``target`` ("" if it does not
+        log in), logging in on a worker thread if need be. Raises SpartanError."""
+        session_token = getattr(self.client, "session_token", None)
+        if session_token is None:
+            return ""
+        return await asyncio.to_thread(session_token, target)
+
+    def _refused(self, token: str) -> None:
+        """The server refused the stream's token: the next stream logs in again."""
+        forget = getattr(self.client, "forget_token", None)
+        if token and forget is not None:
+            forget(token)
 
     def _next_server(self, failed: str) -> str:
         """The server to try after ``failed``: the client's next one (the same with one server)."""
@@ -1236,6 +1545,9 @@ class InboxFollower:
         backoff = self._backoff_min
         lost_at: Optional[float] = None
         server = self.server = self.client.target
+        #: The token of the stream being opened, and whether the last stream was
+        #: refused UNAUTHENTICATED: the next one logs in again, once.
+        token, refused = "", False
         while not self._stopping.is_set():
             try:
                 if lost_at is not None:
@@ -1263,11 +1575,15 @@ class InboxFollower:
                     lost_at, backoff = None, self._backoff_min
                     self.on_reconnected()
                 epoch, seq = self._pos
-                call = self._stub(server).ReceiveMsg(pb.Message(receiver=self.client.user, seq=seq, epoch=epoch))
+                token = await self._token(server)
+                metadata = ((_AUTHORIZATION, f"Bearer {token}"),) if token else None
+                req = pb.Message(receiver=self.client.user, seq=seq, epoch=epoch)
+                call = self._stub(server).ReceiveMsg(req, metadata=metadata)
                 with self._lock:
                     self._call = call
                 try:
                     async for msg in call:
+                        refused = False  # the server took the token
                         epoch, seq = self._pos
                         if msg.epoch and msg.epoch != epoch:
                             # A new epoch (the server lost its data) numbers
@@ -1299,6 +1615,12 @@ class InboxFollower:
                 err = failure if isinstance(failure, SpartanError) else SpartanError.from_rpc_error(failure)
                 if self._stopping.is_set():
                     return
+                if err.code == grpc.StatusCode.UNAUTHENTICATED and token and not refused:
+                    # The server no longer takes the token (its secret changed:
+                    # a restarted in-memory server, say): log in again, once.
+                    self._refused(token)
+                    refused = True
+                    continue
                 if err.code == grpc.StatusCode.OUT_OF_RANGE:
                     # The server has fewer messages than we saw: it lost its
                     # data, and our position names no epoch (a server without

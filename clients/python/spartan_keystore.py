@@ -5,9 +5,13 @@ four JSON files, the same ones the Go CLI reads and writes (its package
 ``clients/go/keystore``), so a user may switch between the two clients:
 
 - ``identity.json``: ``{"version": 1, "user": "alice", "private_key": B64,
-  "public_key": B64}``, the user's X25519 key pair, made on first use. A file
-  that cannot be read, names another user or whose halves do not match is an
-  error (:class:`KeyStoreError`); it is never replaced.
+  "public_key": B64, "signing_key": B64, "signing_public_key": B64}``, the
+  user's X25519 key pair and the Ed25519 key they log in with (its 32-byte
+  seed and its public key: :mod:`spartan_auth`), made on first use. A file
+  from before logging in existed, without the last two, gets them added
+  (everything else kept, the file written whole again). A file that cannot be
+  read, names another user or whose halves do not match is an error
+  (:class:`KeyStoreError`); it is never replaced.
 - ``contacts.json``: ``{"version": 1, "contacts": {"bob": {"public_key": B64,
   "first_seen": RFC 3339 UTC, "previous_keys": [B64, ...]}}}``, the keys
   trusted on first use; a key that replaces another moves the old one to the
@@ -33,8 +37,8 @@ and absolute, else ``~/.config`` (``~/Library/Application Support`` on macOS,
 ``%APPDATA%`` on Windows), and ``<server>`` the first server's ``host:port``
 with every character but ``A-Z a-z 0-9 . -`` made ``_``.
 
-Only the standard library and PyCryptodome (through :mod:`spartan_e2e`) are
-needed, not grpc.
+Only the standard library and PyCryptodome (through :mod:`spartan_e2e` and
+:mod:`spartan_auth`) are needed, not grpc.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
+import spartan_auth as auth
 import spartan_e2e as e2e
 
 __all__ = [
@@ -395,7 +400,9 @@ class KeyStore:
 
     :meth:`open` makes the directory and the identity on first use and reads
     the other files. :attr:`private_key` is the identity (a PyCryptodome X25519
-    key), :attr:`public_key` its published 32 bytes. Every change
+    key), :attr:`public_key` its published 32 bytes; :attr:`signing_key` is the
+    Ed25519 key the user logs in with (``SpartanClient(..., signer=...)``), and
+    :attr:`signing_public_key` its 32 bytes. Every change
     (:meth:`trust`, :meth:`hold`, :meth:`release`, :meth:`set_my_sender_key`,
     :meth:`add_sender_key`, :meth:`unshare`) reads the file again, changes it
     and writes it whole, so two clients sharing the directory (the Go CLI
@@ -403,7 +410,7 @@ class KeyStore:
     :class:`KeyStoreError`.
     """
 
-    def __init__(self, directory: Path, user: str, private_key, created: bool):
+    def __init__(self, directory: Path, user: str, private_key, created: bool, signing_key=None):
         #: The key directory.
         self.dir = directory
         #: The user the keys are of.
@@ -412,6 +419,13 @@ class KeyStore:
         self.private_key = private_key
         #: The identity's public half, raw (what is published).
         self.public_key = e2e.public_bytes(private_key)
+        #: The Ed25519 key the user logs in with (private), or None for a store
+        #: made by hand without one; :meth:`open` always has one.
+        self.signing_key = signing_key
+        #: Its public half, raw (what Authenticate carries), or None.
+        self.signing_public_key: Optional[bytes] = (
+            None if signing_key is None else auth.signing_public_bytes(signing_key)
+        )
         #: True when :meth:`open` made the identity.
         self.created = created
         self._lock = threading.Lock()
@@ -422,11 +436,12 @@ class KeyStore:
     @classmethod
     def open(cls, directory: PathLike, user: str) -> "KeyStore":
         """Opens the key directory ``directory`` for ``user``, making it (mode 0700)
-        and the identity key (identity.json) on first use."""
+        and the identity keys (identity.json) on first use; an identity without
+        a log-in key gets one."""
         path = Path(directory)
         _make_dirs(path)
-        key, created = _load_identity(path, user)
-        store = cls(path, user, key, created)
+        key, signing_key, created = _load_identity(path, user)
+        store = cls(path, user, key, created, signing_key)
         with store._lock:
             store._contacts = store._read_contacts()
             store._outbox = store._read_outbox()
@@ -626,7 +641,9 @@ def _checked(path: Path, doc: Dict[str, Any], parse):
 
 
 def _load_identity(directory: Path, user: str):
-    """The identity key of ``directory`` and whether it was made now; makes it when there is none.
+    """The identity keys of ``directory`` (X25519, Ed25519) and whether they were
+    made now; makes them when there is no identity.json, and adds the log-in key
+    to one that has none (the rest of the file kept).
 
     A file that is there but wrong is an error: replacing it would change the
     user's key behind their back.
@@ -634,7 +651,7 @@ def _load_identity(directory: Path, user: str):
     path = directory / IDENTITY_FILE
     doc = _read(path)
     if doc is None:
-        key = e2e.generate_key()
+        key, signing_key = e2e.generate_key(), auth.generate_signing_key()
         _write_file(
             path,
             {
@@ -642,23 +659,46 @@ def _load_identity(directory: Path, user: str):
                 "user": user,
                 "private_key": _b64(e2e.private_bytes(key)),
                 "public_key": _b64(e2e.public_bytes(key)),
+                **_signing_fields(signing_key),
             },
             replace=False,
         )
-        return key, True
+        return key, signing_key, True
     if doc.get("user") != user:
         raise KeyStoreError(f"{path} is the key of {json.dumps(doc.get('user'))}, not of {json.dumps(user)}")
     try:
         key = e2e.private_key_from_bytes(_key(doc.get("private_key"), "the private key"))
-    except ValueError as err:
-        raise KeyStoreError(f"{path}: {err}") from None
-    try:
         public = _key(doc.get("public_key"), "the public key")
     except ValueError as err:
         raise KeyStoreError(f"{path}: {err}") from None
     if public != e2e.public_bytes(key):
         raise KeyStoreError(f"{path}: the public key is not the private key's")
-    return key, False
+    if doc.get("signing_key") is None:
+        # A file from before logging in existed: add a log-in key, keep the rest.
+        signing_key = auth.generate_signing_key()
+        _write_file(path, {**doc, **_signing_fields(signing_key)})
+        return key, signing_key, False
+    return key, _signing_key(path, doc), False
+
+
+def _signing_fields(signing_key) -> Dict[str, str]:
+    """identity.json's fields of a log-in key: its seed and its public key, as Go writes them."""
+    return {
+        "signing_key": _b64(auth.signing_seed(signing_key)),
+        "signing_public_key": _b64(auth.signing_public_bytes(signing_key)),
+    }
+
+
+def _signing_key(path: Path, doc: Mapping[str, Any]):
+    """The log-in key of a decoded identity.json (at ``path``), checked against its public half."""
+    try:
+        signing_key = auth.signing_key_from_seed(_key(doc.get("signing_key"), "the signing key", auth.SEED_SIZE))
+        public = _key(doc.get("signing_public_key"), "the signing public key", auth.PUBLIC_KEY_SIZE)
+    except ValueError as err:
+        raise KeyStoreError(f"{path}: {err}") from None
+    if public != auth.signing_public_bytes(signing_key):
+        raise KeyStoreError(f"{path}: the signing public key is not the signing key's")
+    return signing_key
 
 
 def _write_file(path: Path, doc: Dict[str, Any], replace: bool = True) -> None:

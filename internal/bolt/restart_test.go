@@ -105,7 +105,7 @@ func (p *proc) client() spartanv1connect.ChatServiceClient {
 func writeConfig(tb testing.TB, dbPath string) string {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "config.yaml")
-	cfg := fmt.Sprintf("host: 127.0.0.1\nport: 0\nusers: [alice, bob, carol]\nstore:\n  kind: bolt\n  path: %s\ncache:\n  messages_per_log: 8\nrate:\n  calls: 1000000\n  window_seconds: 1\n", dbPath)
+	cfg := fmt.Sprintf("host: 127.0.0.1\nport: 0\nusers: [alice, bob, carol]\nauth:\n  required: false\nstore:\n  kind: bolt\n  path: %s\ncache:\n  messages_per_log: 8\nrate:\n  calls: 1000000\n  window_seconds: 1\n", dbPath)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}

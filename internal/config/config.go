@@ -333,7 +333,7 @@ func Default() Config {
 		Rate:      Rate{Calls: 450, WindowSeconds: 30, OnRedisError: "allow"},
 		Retention: Retention{MessagesPerLog: 10_000, MaxUnread: 100_000},
 		Limits:    Limits{BodySeconds: 10, ConnsPerAddress: 256, StreamsPerUser: 16},
-		Auth:      Auth{Required: false, TokenMinutes: 60},
+		Auth:      Auth{Required: true, TokenMinutes: 60},
 		LogLevel:  "info",
 	}
 }

@@ -26,7 +26,7 @@ const (
 // to origins (none: CORS off).
 func runCORS(tb testing.TB, origins ...string) *running {
 	tb.Helper()
-	yaml := "host: 127.0.0.1\nport: 0\nusers: [alice, bob]\nstore:\n  kind: memory\n"
+	yaml := "host: 127.0.0.1\nport: 0\nusers: [alice, bob]\nauth:\n  required: false\nstore:\n  kind: memory\n"
 	if len(origins) > 0 {
 		yaml += "cors:\n  allowed_origins: [" + strings.Join(quoteAll(origins), ", ") + "]\n"
 	}

@@ -23,7 +23,7 @@ import (
 // runLimits starts a server on the memory store with the given limits.
 func runLimits(tb testing.TB, bodySeconds, connsPerAddress int) *running {
 	tb.Helper()
-	yaml := fmt.Sprintf("host: 127.0.0.1\nport: 0\nusers: [alice, bob]\nstore:\n  kind: memory\nlimits:\n  body_seconds: %d\n  conns_per_address: %d\n",
+	yaml := fmt.Sprintf("host: 127.0.0.1\nport: 0\nusers: [alice, bob]\nauth:\n  required: false\nstore:\n  kind: memory\nlimits:\n  body_seconds: %d\n  conns_per_address: %d\n",
 		bodySeconds, connsPerAddress)
 	return run(tb, []string{"-config", writeConfig(tb, yaml)}, nil)
 }

@@ -13,6 +13,13 @@ process gets ``XDG_CONFIG_HOME`` in the test's temporary directory, and
 the directory the ``clients`` fixture's library clients use too: a user's
 client.py and library client share one identity, as the Go CLI and client.py
 of one user do. ``clients`` seal what they send (``plain_clients`` do not).
+
+Logging in: every server the fixtures start requires it (``auth: {required:
+true}``; a test passes ``auth="{required: false}"`` only where that is its
+point). Library clients (``Server.client``, ``plain_clients``, ``clients``) log
+in with the log-in key of ``key_dir(user)``, the one the user's client.py and
+Go CLI use in the test, so all of a user's clients are one identity to the
+server; raw stubs take a token from :func:`token_metadata`.
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ HERE = Path(__file__).resolve().parent
 PYDIR = HERE.parent
 sys.path.insert(0, str(PYDIR))
 
-from spartan_client import SpartanClient, SpartanError  # noqa: E402
+import spartan_auth as _auth  # noqa: E402
+from spartan_client import SpartanClient, SpartanError, log_in  # noqa: E402
 from spartan_client import pb as _pb  # noqa: E402
-from spartan_keystore import KeyStore  # noqa: E402
+from spartan_keystore import KeyStore, safe_name  # noqa: E402
 
 MESSAGE_TYPE_PRESENCE = _pb.MESSAGE_TYPE_PRESENCE
 #: The notice a stream starts with when the client's position is from an
@@ -221,15 +229,22 @@ def expect_all(proc: Proc, *texts: str, timeout: float = WAIT) -> None:
 GENEROUS_RATE = "{calls: 100000, window_seconds: 1}"
 
 
+#: Logging in, unless the test says otherwise: required, whatever the server's default.
+AUTH_REQUIRED = "{required: true}"
+
+
 def write_config(path: Path, users: List[str], **extra) -> Path:
     """Writes a server configuration (YAML) and returns its path.
 
     Every key of ``extra`` is a line ``key: value``; without a ``rate`` the
     send rate is GENEROUS_RATE (pass ``rate="{calls: 40, window_seconds: 1,
-    burst: 10}"``, say, to meet the limit; ``rate=None``: the server's default).
+    burst: 10}"``, say, to meet the limit; ``rate=None``: the server's default),
+    and without an ``auth`` logging in is required (AUTH_REQUIRED; ``auth="{required:
+    false}"`` turns it off, ``auth=None`` leaves the server's default).
     """
     lines = ["users: [" + ", ".join(users) + "]"]
     extra.setdefault("rate", GENEROUS_RATE)
+    extra.setdefault("auth", AUTH_REQUIRED)
     for key, value in extra.items():
         if value is None:
             continue
@@ -248,15 +263,30 @@ def server_env() -> Dict[str, str]:
 
 
 class Server:
-    """One spartan-server process on 127.0.0.1."""
+    """One spartan-server process on 127.0.0.1.
+
+    ``keys_home`` is where its test keeps the users' key directories (see
+    :func:`key_dir`): :meth:`client` logs in with the log-in key of the user's.
+    ``ca`` is the PEM certificate of a TLS server, which its clients trust.
+    """
 
     STARTED = re.compile(r"Spartan server started on port (\d+)\.\n")
 
-    def __init__(self, binary: Path, config: Path, log: Path, port: int = 0):
+    def __init__(
+        self,
+        binary: Path,
+        config: Path,
+        log: Path,
+        port: int = 0,
+        keys_home: Optional[Path] = None,
+        ca: Optional[bytes] = None,
+    ):
         self.binary = binary
         self.config = config
         self.log_path = log
         self.port = port
+        self.keys_home = keys_home
+        self.ca = ca
         self.proc: Optional[subprocess.Popen] = None
         self._log = None
 
@@ -303,7 +333,30 @@ class Server:
         return proc.returncode
 
     def client(self, user: str) -> SpartanClient:
-        return SpartanClient(self.target, user, timeout=WAIT)
+        """A library client of ``user``, which logs in with the key of the user's key directory."""
+        return SpartanClient(
+            self.target, user, timeout=WAIT, signer=self.signer(user), root_certificates=self.ca
+        )
+
+    def signer(self, user: str):
+        """``user``'s log-in key: that of their key directory in this test (made on
+        first use), or a fresh one when the server's test keeps none."""
+        if self.keys_home is None:
+            return _auth.generate_signing_key()
+        return KeyStore.open(self.keys_home / safe_name(user), user).signing_key
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """Runs the server's binary with this server's configuration and ``args``
+        (``-reset-key bob``, say), in its directory, and returns what it did."""
+        return subprocess.run(
+            [str(self.binary), "-config", str(self.config), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=server_env(),
+            cwd=str(self.config.parent),
+            timeout=WAIT,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -317,17 +370,19 @@ def spartan_bin() -> Path:
 
 @pytest.fixture
 def start_server(spartan_bin, tmp_path):
-    """Returns start(users=USERS, **config) -> Server; every server is stopped at the end.
+    """Returns start(users=USERS, ca=None, **config) -> Server; every server is stopped at the end.
 
     ``config`` keys are top-level keys of the server's YAML (``rate`` replaces
-    the generous default: see write_config)."""
+    the generous default, ``auth`` the required log-in: see write_config).
+    ``ca``: the PEM certificate the server's clients trust (a TLS server's)."""
     servers: List[Server] = []
 
-    def start(users: List[str] = USERS, **config) -> Server:
+    def start(users: List[str] = USERS, ca: Optional[bytes] = None, **config) -> Server:
         home = tmp_path / f"server{len(servers)}"  # its own directory: its own store
         home.mkdir()
         cfg = write_config(home / "config.yaml", users, **config)
-        server = Server(spartan_bin / "spartan-server", cfg, home / "server.log").start()
+        binary = spartan_bin / "spartan-server"
+        server = Server(binary, cfg, home / "server.log", keys_home=keys_home(tmp_path), ca=ca).start()
         servers.append(server)
         return server
 
@@ -450,14 +505,21 @@ def key_dir(tmp_path):
     ``client_py`` gives client.py (``--key-dir``) and ``clients`` use."""
 
     def dir_of(user: str) -> Path:
-        return keys_home(tmp_path) / user
+        return keys_home(tmp_path) / safe_name(user)
 
     return dir_of
 
 
 #: Publishing a key fails for these without the test being wrong: an unknown
-#: or empty user (a test of that error), a server that is down.
+#: or empty user (a test of that error: logging in fails so), a server that is down.
 _PUBLISH_MAY_FAIL = {"NOT_FOUND", "INVALID_ARGUMENT", "UNAVAILABLE"}
+
+
+def token_metadata(stub, user: str, signer=None) -> tuple:
+    """Logs ``user`` in on a raw stub with ``signer`` (default: a fresh Ed25519
+    key, which the server takes if ``user`` has none yet) and returns the call
+    metadata that carries the session token: ``stub.Login(req, metadata=...)``."""
+    return log_in(stub, user, signer or _auth.generate_signing_key(), timeout=WAIT).metadata
 
 
 @pytest.fixture

@@ -255,12 +255,14 @@ def test_a_paste_of_100_lines_is_paced_by_the_server_and_arrives_whole(start_ser
     assert "Traceback" not in alice.err.text, alice.describe()
 
 
-def test_unknown_user_at_start(server, client_py):
+def test_unknown_user_at_start(server, client_py, key_dir):
+    """The name is checked (ListUsers, which needs no log-in) before the key
+    directory is made: an unknown user leaves nothing behind."""
     zed = client_py("zed", server.target)
     assert zed.wait() == 2
     zed.err.join()
     assert zed.err.text == '[Spartan] There is no user named "zed". Users: alice,bob,charlie,eve\n'
-
+    assert not key_dir("zed").exists()
     assert "Traceback" not in zed.err.text
 
 
@@ -568,9 +570,9 @@ def test_client_module_imports_without_extra_dependencies():
     grpcio-status, protobuf and PyCryptodome (``Crypto``)."""
     import ast
 
-    ours = {"spartan", "spartan_client", "spartan_e2e", "spartan_keystore"}
+    ours = {"spartan", "spartan_auth", "spartan_client", "spartan_e2e", "spartan_keystore"}
     allowed = set(sys.stdlib_module_names) | {"grpc", "grpc_status", "google", "Crypto"} | ours
-    for name in ("client.py", "spartan_client.py", "spartan_e2e.py", "spartan_keystore.py"):
+    for name in ("client.py", "spartan_auth.py", "spartan_client.py", "spartan_e2e.py", "spartan_keystore.py"):
         path = CLIENT_PY.parent / name
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

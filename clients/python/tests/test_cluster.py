@@ -162,7 +162,7 @@ def test_login_tries_each_server_once_while_they_cannot_be_reached():
 
 def test_a_call_that_fails_unavailable_moves_the_client_to_the_next_server(server):
     dead = f"127.0.0.1:{free_port()}"
-    with SpartanClient([dead, server.target], "bob", timeout=WAIT) as bob:
+    with SpartanClient([dead, server.target], "bob", timeout=WAIT, signer=server.signer("bob")) as bob:
         with pytest.raises(SpartanError) as err:
             bob.login()
         assert err.value.code == grpc.StatusCode.UNAVAILABLE
@@ -172,7 +172,8 @@ def test_a_call_that_fails_unavailable_moves_the_client_to_the_next_server(serve
 
 
 def test_a_call_that_fails_otherwise_does_not_move(server):
-    with SpartanClient(f"{server.target},127.0.0.1:{free_port()}", "zed", timeout=WAIT) as zed:
+    targets = f"{server.target},127.0.0.1:{free_port()}"
+    with SpartanClient(targets, "zed", timeout=WAIT, signer=server.signer("zed")) as zed:
         with pytest.raises(SpartanError) as err:
             zed.login()
         assert err.value.code == grpc.StatusCode.NOT_FOUND and zed.target == server.target
@@ -213,7 +214,7 @@ def test_the_follower_starts_on_the_next_server_when_the_first_is_down(server, p
     plain_clients("bob").answer_chat("alice")
     alice.send("bob", "waiting for you")
     dead = f"127.0.0.1:{free_port()}"
-    bob = SpartanClient(f"{dead},{server.target}", "bob", timeout=WAIT)
+    bob = SpartanClient(f"{dead},{server.target}", "bob", timeout=WAIT, signer=server.signer("bob"))
     rec = Recorder()
     follower = rec.follow(bob, give_up=5.0)
     try:
@@ -229,7 +230,7 @@ def test_the_follower_starts_on_the_next_server_when_the_first_is_down(server, p
 def test_the_follower_moves_to_the_next_server_and_resumes_where_it_was(cluster):
     node1, node2 = cluster(2)
     alice = node2.client("alice")
-    bob = SpartanClient([node1.target, node2.target], "bob", timeout=WAIT)
+    bob = SpartanClient([node1.target, node2.target], "bob", timeout=WAIT, signer=node1.signer("bob"))
     rec = Recorder()
     follower = None
     try:
@@ -264,7 +265,7 @@ def test_the_follower_moves_to_the_next_server_and_resumes_where_it_was(cluster)
 
 def test_the_follower_gives_up_only_when_no_server_answers(cluster):
     node1, node2 = cluster(2)
-    bob = SpartanClient([node1.target, node2.target], "bob", timeout=WAIT)
+    bob = SpartanClient([node1.target, node2.target], "bob", timeout=WAIT, signer=node1.signer("bob"))
     rec = Recorder()
     follower = rec.follow(bob, give_up=1.5)
     try:

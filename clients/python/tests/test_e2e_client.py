@@ -252,7 +252,8 @@ def test_a_decline_drops_what_waited_for_the_key(server, client_py, plain_client
 
 
 def test_a_changed_key_is_warned_about_and_old_messages_still_open(server, client_py, key_dir):
-    """bob sets up again (his key directory is gone): alice's client warns, trusts
+    """bob sets up again (his key directory is gone, and an operator forgot his
+    log-in key: spartan-server -reset-key bob): alice's client warns, trusts
     the new key, keeps the old one, and still opens what was sealed under it; bob's
     new client cannot open what was sealed for his old key, and says so."""
     alice = client_py("alice", server.target)
@@ -269,6 +270,11 @@ def test_a_changed_key_is_warned_about_and_old_messages_still_open(server, clien
     quit_(bob)
 
     shutil.rmtree(key_dir("bob"))
+    server.stop()  # a bolt store: the operator stops the server to reset a key
+    reset = server.run("-reset-key", "bob")
+    assert reset.returncode == 0, reset.stderr
+    server.start()
+    alice.expect("[Spartan] Reconnected.\n")
     bob = client_py("bob", server.target)
     bob.expect(CHOOSE)
     new = fingerprint_of(key_dir("bob"))

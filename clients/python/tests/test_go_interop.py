@@ -236,6 +236,66 @@ def test_one_key_directory_serves_both_clients(server, client_py, go_cli, tmp_pa
     assert os.stat(home).st_mode & 0o777 == 0o700
 
 
+# -- logging in with one key directory -----------------------------------------------------------
+
+IDENTITY_FIELDS = ["version", "user", "private_key", "public_key", "signing_key", "signing_public_key"]
+
+
+def identity_before_logging_in(user: str) -> dict:
+    """An identity.json as both clients wrote it before logging in existed."""
+    key = e2e.generate_key()
+    return {
+        "version": 1,
+        "user": user,
+        "private_key": base64.b64encode(e2e.private_bytes(key)).decode(),
+        "public_key": base64.b64encode(e2e.public_bytes(key)).decode(),
+    }
+
+
+def test_a_log_in_key_made_by_either_client_logs_in_with_the_other(server, client_py, go_cli, key_dir):
+    """Ed25519 across the languages, through the server (which checks every
+    signature with Go's crypto/ed25519 against the key it took first): a key
+    directory the Go CLI made logs client.py in, one client.py made logs the Go
+    CLI in, and an identity from before logging in gets its log-in key from
+    whichever client opens it first, the rest kept, and serves the other."""
+
+    def run(start, user: str) -> dict:
+        proc = start(user, server.target)
+        proc.expect(CHOOSE)  # logged in: the greeting and the prompt
+        quit_(proc)
+        return json.loads((key_dir(user) / IDENTITY_FILE).read_text())
+
+    made_by_go = run(go_cli, "bob")
+    assert list(made_by_go) == IDENTITY_FIELDS
+    assert run(client_py, "bob") == made_by_go  # used, not changed
+    made_by_python = run(client_py, "charlie")
+    assert list(made_by_python) == IDENTITY_FIELDS
+    assert run(go_cli, "charlie") == made_by_python
+    for user, first, second in (("eve", go_cli, client_py), ("alice", client_py, go_cli)):
+        old = identity_before_logging_in(user)
+        key_dir(user).mkdir(parents=True)
+        (key_dir(user) / IDENTITY_FILE).write_text(json.dumps(old))
+        added = run(first, user)
+        assert list(added) == IDENTITY_FIELDS and {k: added[k] for k in old} == old, user
+        assert run(second, user) == added, user
+
+
+def test_both_clients_word_a_refused_log_in_alike(server, client_py, go_cli, plain_clients, tmp_path):
+    """bob's key is taken; another key directory of bob's is refused by both
+    clients with the same line and status 2."""
+    plain_clients("bob").login()
+    lines = []
+    for start, flag in ((client_py, "--key-dir"), (go_cli, "-key-dir")):
+        proc = start("bob", server.target, flag, str(tmp_path / f"another-{flag}"), keys=False)
+        assert proc.wait() == 2, proc.describe()
+        proc.err.join()
+        lines.append(proc.err.text)
+    assert lines == [
+        "[Spartan] Cannot log in: bob logs in with another key; if bob set up Spartan again, an operator "
+        "resets the key (spartan-server -reset-key bob).\n"
+    ] * 2
+
+
 # -- groups -------------------------------------------------------------------------------------
 
 

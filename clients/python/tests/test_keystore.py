@@ -1,7 +1,8 @@
 """spartan_keystore: the key directory and its files (docs/SECURITY.md,
 "What a client keeps, and where"), without a server: where it is, the files'
-format (the Go CLI reads the same files), modes, atomic writes, trust on first
-use, the outbox, the groups' sender keys, and files that cannot be used."""
+format (the Go CLI reads the same files), modes, atomic writes, the log-in key
+(and its addition to an older identity), trust on first use, the outbox, the
+groups' sender keys, and files that cannot be used."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import spartan_auth as auth
 import spartan_e2e as e2e
 from spartan_keystore import (
     CONTACTS_FILE,
@@ -103,7 +105,7 @@ def test_first_open_makes_a_private_directory_and_identity(tmp_path):
     path = home / IDENTITY_FILE
     assert mode(path) == 0o600
     doc = json.loads(path.read_text())
-    assert list(doc) == ["version", "user", "private_key", "public_key"]
+    assert list(doc) == ["version", "user", "private_key", "public_key", "signing_key", "signing_public_key"]
     assert (doc["version"], doc["user"]) == (1, "alice")
     private = base64.b64decode(doc["private_key"], validate=True)
     public = base64.b64decode(doc["public_key"], validate=True)
@@ -111,6 +113,12 @@ def test_first_open_makes_a_private_directory_and_identity(tmp_path):
     assert doc["public_key"] == b64(public)  # standard base64, with its padding
     assert public == store.public_key == e2e.public_bytes(e2e.private_key_from_bytes(private))
     assert public[31] & 0x80 == 0  # as X25519 encodes it: the server refuses the top bit set
+    # The log-in key: the Ed25519 seed (32 bytes, not Go's 64-byte form) and its public key.
+    seed = base64.b64decode(doc["signing_key"], validate=True)
+    signing_public = base64.b64decode(doc["signing_public_key"], validate=True)
+    assert len(seed) == len(signing_public) == 32 and doc["signing_key"] == b64(seed)
+    assert signing_public == store.signing_public_key == auth.signing_public_bytes(auth.signing_key_from_seed(seed))
+    assert auth.signing_seed(store.signing_key) == seed
     assert sorted(p.name for p in home.iterdir()) == [IDENTITY_FILE]  # no temporary file left
 
 
@@ -131,6 +139,7 @@ def test_an_existing_directory_given_is_used_as_it_is(tmp_path):
 
 
 def identity_doc(user: str = "alice", key=None) -> dict:
+    """An identity.json from before logging in existed: no log-in key."""
     key = key or e2e.generate_key()
     return {
         "version": 1,
@@ -138,6 +147,12 @@ def identity_doc(user: str = "alice", key=None) -> dict:
         "private_key": b64(e2e.private_bytes(key)),
         "public_key": b64(e2e.public_bytes(key)),
     }
+
+
+def signing_doc(seed: bytes = bytes(range(32))) -> dict:
+    """identity.json's log-in fields for ``seed``."""
+    public = auth.signing_public_bytes(auth.signing_key_from_seed(seed))
+    return {"signing_key": b64(seed), "signing_public_key": b64(public)}
 
 
 def mismatched() -> dict:
@@ -158,8 +173,18 @@ def mismatched() -> dict:
         (json.dumps({**identity_doc(), "private_key": b64(bytes(31))}), "the private key is 31 bytes, not 32"),
         (json.dumps({k: v for k, v in identity_doc().items() if k != "public_key"}), "the public key is null"),
         ("\xff\xfe", "is not a file this client wrote"),
+        (
+            json.dumps({**identity_doc(), **signing_doc(), "signing_public_key": signing_doc(bytes(32))["signing_public_key"]}),
+            "the signing public key is not the signing key's",
+        ),
+        (json.dumps({**identity_doc(), **signing_doc(), "signing_key": b64(bytes(64))}), "signing key is 64 bytes, not 32"),
+        (json.dumps({**identity_doc(), **signing_doc(), "signing_key": "abc"}), "signing key is not standard base64"),
+        (json.dumps({**identity_doc(), "signing_key": b64(bytes(32))}), "the signing public key is null"),
     ],
-    ids=["garbage", "list", "other-user", "mismatched", "version", "base64", "short", "no-public", "not-utf8"],
+    ids=[
+        "garbage", "list", "other-user", "mismatched", "version", "base64", "short", "no-public", "not-utf8",
+        "signing-mismatched", "signing-64", "signing-base64", "signing-no-public",
+    ],
 )
 def test_an_identity_that_cannot_be_used_is_an_error_and_stays(tmp_path, content, says):
     home = tmp_path / "k"
@@ -171,6 +196,40 @@ def test_an_identity_that_cannot_be_used_is_an_error_and_stays(tmp_path, content
         KeyStore.open(home, "alice")
     assert says in str(err.value) and str(path) in str(err.value)
     assert path.read_bytes() == before  # never replaced
+
+
+def test_an_identity_without_a_log_in_key_gets_one_and_keeps_the_rest(tmp_path):
+    """A file from before logging in existed: the two fields are added, written
+    whole (mode 0600, no temporary file left), every other field kept as it was;
+    the next open reads the same key."""
+    home = tmp_path / "k"
+    home.mkdir()
+    path = home / IDENTITY_FILE
+    old = {**identity_doc(), "note": "kept"}
+    path.write_text(json.dumps(old))
+    path.chmod(0o644)
+    store = KeyStore.open(home, "alice")
+    assert not store.created
+    doc = json.loads(path.read_text())
+    assert {k: doc[k] for k in old} == old
+    assert list(doc)[-2:] == ["signing_key", "signing_public_key"]
+    assert base64.b64decode(doc["signing_public_key"]) == store.signing_public_key
+    assert auth.signing_seed(store.signing_key) == base64.b64decode(doc["signing_key"])
+    assert mode(path) == 0o600
+    assert sorted(p.name for p in home.iterdir()) == [IDENTITY_FILE]
+    before = path.read_bytes()
+    again = KeyStore.open(home, "alice")
+    assert again.signing_public_key == store.signing_public_key and path.read_bytes() == before
+
+
+def test_a_log_in_key_as_the_go_cli_writes_it_is_read(tmp_path):
+    """identity.json's signing_key is the 32-byte seed (Go's ed25519.PrivateKey.Seed)."""
+    home = tmp_path / "k"
+    home.mkdir()
+    (home / IDENTITY_FILE).write_text(json.dumps({**identity_doc(), **signing_doc(bytes(range(32)))}))
+    store = KeyStore.open(home, "alice")
+    assert auth.signing_seed(store.signing_key) == bytes(range(32))
+    assert store.signing_public_key == base64.b64decode(signing_doc()["signing_public_key"])
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 0000 anyway")

@@ -35,10 +35,12 @@ def run_example(code: str, target: str, **env_vars: str) -> subprocess.Completed
     )
 
 
-def test_send_example_sends_a_message(server, clients):
+def test_send_example_sends_a_message(server, clients, tmp_path):
+    """The first example logs in with the key of alice's default key directory
+    (under XDG_CONFIG_HOME, here the test's own) and sends in plaintext."""
     example = block_with('alice.send("bob", "Hey Bob!")')
-    assert len(example.strip().splitlines()) <= 12
-    done = run_example(example, server.target)
+    assert len(example.strip().splitlines()) <= 13
+    done = run_example(example, server.target, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
     assert done.returncode == 0, done.stderr
     assert "others: bob, charlie, eve" in done.stdout
     assert "sent " in done.stdout
@@ -76,11 +78,12 @@ def test_group_example(server, clients, inbox, tmp_path):
     assert bob_reads.read(1) == ["alice: Hello, team!"]
 
 
-def test_raw_stub_example(server):
+def test_raw_stub_example(server, tmp_path):
+    """The raw stubs: ListUsers without a session, then log_in and Login with its metadata."""
     example = block_with("chat_pb2_grpc.ChatServiceStub")
-    done = run_example(example, server.target)
+    done = run_example(example, server.target, XDG_CONFIG_HOME=str(tmp_path / "xdg"))
     assert done.returncode == 0, done.stderr
-    assert "bob" in done.stdout
+    assert done.stdout.splitlines() == ["['alice', 'bob', 'charlie', 'eve']", "['bob', 'charlie', 'eve']"]
 
 
 def test_e2e_example():

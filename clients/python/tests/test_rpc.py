@@ -338,20 +338,21 @@ def test_retry_delay_from_a_raw_and_an_aio_rpc_error(start_server):
 
     srv = start_server(rate="{calls: 1, window_seconds: 60, burst: 1}")
     req = pb.SendMsgRequest(user="alice", receiver="bob", payload=b"hi")
-    with SpartanClient(srv.target, "alice") as alice:
+    with srv.client("alice") as alice:
         alice.request_chat("bob")
-        alice.stub.SendMsg(req, timeout=WAIT)
+        alice.stub.SendMsg(req, timeout=WAIT)  # the client's stub carries its session token
         with pytest.raises(grpc.RpcError) as e:
             alice.stub.SendMsg(req, timeout=WAIT)
         assert 50 < retry_delay(e.value) <= 60
         with pytest.raises(grpc.RpcError) as e:
-            alice.stub.Login(pb.LoginRequest(user="zed"), timeout=WAIT)
+            alice.stub.GetKey(pb.GetKeyRequest(peer="zed"), timeout=WAIT)
         assert e.value.code() == OK.NOT_FOUND and retry_delay(e.value) is None
+        metadata = (("authorization", f"Bearer {alice.session_token()}"),)
 
     async def aio_refusal():
         async with grpc.aio.insecure_channel(srv.target) as channel:
             try:
-                await chat_pb2_grpc.ChatServiceStub(channel).SendMsg(req, timeout=WAIT)
+                await chat_pb2_grpc.ChatServiceStub(channel).SendMsg(req, timeout=WAIT, metadata=metadata)
             except grpc.RpcError as err:
                 return SpartanError.from_rpc_error(err)
         return None
@@ -668,8 +669,8 @@ def test_last_messages_follows_pages_bounded_by_bytes(start_server):
     srv = start_server(max_message_bytes=65536)
     size, n = 65536, 100
     channels = [grpc.insecure_channel(srv.target) for _ in range(2)]  # no options at all
-    alice = SpartanClient(srv.target, "alice", timeout=WAIT, channel=channels[0])
-    bob = SpartanClient(srv.target, "bob", timeout=WAIT, channel=channels[1])
+    alice = SpartanClient(srv.target, "alice", timeout=WAIT, channel=channels[0], signer=srv.signer("alice"))
+    bob = SpartanClient(srv.target, "bob", timeout=WAIT, channel=channels[1], signer=srv.signer("bob"))
     try:
         alice.request_chat("bob")
         bob.answer_chat("alice")
