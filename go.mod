@@ -2,6 +2,8 @@ module github.com/spartan-messenger/spartan
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	connectrpc.com/connect v1.21.1
 	connectrpc.com/cors v0.1.0

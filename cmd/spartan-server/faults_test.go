@@ -338,3 +338,50 @@ func TestNodeKilledAndRedisRestarted(t *testing.T) {
 	waitDelivered(tl, 2*each, time.Minute)
 	tl.report(t, "cluster: the receiver's node killed, then Redis restarted")
 }
+
+// TestListensOnItsPortOnly: the server process has one listening socket,
+// the configured port (no admin address is configured).
+func TestListensOnItsPortOnly(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, []string{"alice", "bob"}, "store:\n  kind: memory\n")
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.cmd.Process.Pid, fd.Name()))
+		if err == nil && strings.HasPrefix(target, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = true
+		}
+	}
+	var listening []string
+	for _, table := range []string{"tcp", "tcp6", "udp", "udp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", p.cmd.Process.Pid, table))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 || !inodes[f[9]] {
+				continue
+			}
+			if strings.HasPrefix(table, "udp") || f[3] == "0A" { // 0A: LISTEN
+				listening = append(listening, table+" "+f[1])
+			}
+		}
+	}
+	port := fmt.Sprintf("%04X", mustAtoi(t, p.port))
+	if len(listening) != 1 || !strings.HasSuffix(listening[0], ":"+port) {
+		t.Fatalf("listening sockets %q, want the one on port %s (%s hex)", listening, p.port, port)
+	}
+}
+
+func mustAtoi(tb testing.TB, s string) int {
+	tb.Helper()
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}

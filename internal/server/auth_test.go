@@ -306,3 +306,22 @@ func TestOperatorResetsAKey(t *testing.T) {
 		t.Errorf("the new key after the reset: %v", err)
 	}
 }
+
+// TestOversizedHeadersAreRefused: metadata past the server's header bound
+// (64 KiB) is refused before any handler runs, and the server serves the
+// next call.
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	srv := authServer(t)
+	c := rawClient(t, srv.Addr)
+	req := connect.NewRequest(&spartanv1.ListUsersRequest{})
+	req.Header().Set("X-Padding", strings.Repeat("x", 128<<10))
+	_, err := c.ListUsers(t.Context(), req)
+	if err == nil {
+		t.Fatal("a 128 KiB header was taken")
+	}
+	t.Logf("a 128 KiB header: %v (code %v)", err, connect.CodeOf(err))
+	if _, err := rawClient(t, srv.Addr).ListUsers(t.Context(), connect.NewRequest(&spartanv1.ListUsersRequest{})); err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+}

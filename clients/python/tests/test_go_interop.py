@@ -344,9 +344,9 @@ def test_a_mixed_group_with_members_offline(start_server, client_py, go_cli, cli
     quit_(bob)  # offline for the next two
     bob_before = bob
     alice.send(posts[3])
+    carol_saw = carol_reads.read(3)  # alice's post is stored before charlie posts the next
     carol.post("team", posts[4])
     alice.expect(f"[charlie@team] {posts[4]}\n")
-    carol_saw = carol_reads.read(3)
 
     eve = client_py("eve", srv.target)  # everything since she was added, in order
     for n, who in enumerate(["alice", "bob", "charlie", "alice", "charlie"]):
