@@ -119,11 +119,11 @@ func clientTLS(caFile string) (*tls.Config, error) {
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the -ca file: %w", err)
+		return nil, fmt.Errorf("Cannot read the -ca file %s: %w", caFile, err) //nolint:staticcheck // a sentence of its own on the screen
 	}
 	cfg.RootCAs = x509.NewCertPool()
 	if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("the -ca file %s holds no PEM certificate", caFile)
+		return nil, fmt.Errorf("The -ca file %s holds no PEM certificate", caFile) //nolint:staticcheck // a sentence of its own on the screen
 	}
 	return cfg, nil
 }
@@ -149,7 +149,11 @@ func loginFailed(server string, err error, stderr io.Writer) int {
 		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot log in: %s.\n", errMessage(err))
 		return exitUsage
 	default:
-		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot connect to Spartan Server at %s: %s. Is the server running?\n", server, errMessage(err))
+		hint := "Is the server running?"
+		if tlsFailed(err) {
+			hint = "Is it a TLS server whose certificate you trust (-ca FILE)?"
+		}
+		_, _ = fmt.Fprintf(stderr, "[Spartan] Cannot connect to Spartan Server at %s: %s. %s\n", server, errMessage(err), hint)
 		return exitServer
 	}
 }
@@ -196,11 +200,28 @@ func port(addr string) string {
 	return addr
 }
 
+// tlsFailed says whether a call failed in the TLS handshake (a certificate
+// not trusted, a server that does not speak TLS) rather than finding no server.
+func tlsFailed(err error) bool {
+	var (
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+		hostname x509.HostnameError
+		record   tls.RecordHeaderError
+		verify   *tls.CertificateVerificationError
+	)
+	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname) ||
+		errors.As(err, &record) || errors.As(err, &verify)
+}
+
 // errMessage is the human part of an RPC error.
 func errMessage(err error) string {
 	var cerr *connect.Error
 	if errors.As(err, &cerr) {
 		if cerr.Code() == connect.CodeUnavailable {
+			if tlsFailed(err) {
+				return "the TLS handshake failed (" + cerr.Message() + ")"
+			}
 			return "the server is unreachable (" + cerr.Message() + ")"
 		}
 		return cerr.Message()

@@ -195,6 +195,7 @@ func TestTranscriptWithLogInAndTLS(t *testing.T) {
 	plain.screen.Expect(t, wait, "[Spartan] Cannot connect to Spartan Server at "+srv.Addr)
 	plain.wantExit(t, 1)
 	untrusted := startCLI(t, "charlie", "-server", srv.Addr, "-tls")
-	untrusted.screen.Expect(t, wait, "[Spartan] Cannot connect to Spartan Server at "+srv.Addr, "certificate")
+	untrusted.screen.Expect(t, wait, "[Spartan] Cannot connect to Spartan Server at "+srv.Addr+": the TLS handshake failed (",
+		"certificate", "). Is it a TLS server whose certificate you trust (-ca FILE)?\n")
 	untrusted.wantExit(t, 1)
 }
