@@ -135,10 +135,17 @@ func (a *Authority) Token(user string) (string, time.Time) {
 	return tokenPrefix + base64.RawURLEncoding.EncodeToString(raw), until
 }
 
+// notBase64URL says r is not of the base64url alphabet.
+func notBase64URL(r rune) bool {
+	return (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_'
+}
+
 // User checks a session token and returns the user it proves.
 func (a *Authority) User(token string) (string, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
-	if !ok {
+	// Only the base64url alphabet: the decoder would skip a newline, and a
+	// token must have one spelling.
+	if !ok || strings.ContainsFunc(rest, notBase64URL) {
 		return "", fmt.Errorf("session token: %w", ErrInvalid)
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
