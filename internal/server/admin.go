@@ -12,11 +12,13 @@ import (
 )
 
 // adminHandler serves what an operator looks at inside a running server:
-// net/http/pprof's profiles under /debug/pprof/ and the runtime's memory
-// statistics (expvar) at /debug/vars. It is only ever served on the
-// loopback-only admin address, never on the public port.
-func adminHandler() http.Handler {
+// net/http/pprof's profiles under /debug/pprof/, the runtime's memory
+// statistics (expvar) at /debug/vars, and the Prometheus metrics at
+// /metrics. It is only ever served on the loopback-only admin address,
+// never on the public port.
+func adminHandler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -36,7 +38,7 @@ func (s *Server) listenAdmin() error {
 		return fmt.Errorf("admin: listen on %s: %w", s.cfg.Admin.Addr, err)
 	}
 	s.adminLn = ln
-	s.admin = &http.Server{Handler: adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.admin = &http.Server{Handler: adminHandler(s.metrics.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }
 

@@ -42,6 +42,7 @@ func (s *Server) openEngines(versions *rpccache.Versions) (chat.Store, chat.Brok
 			Password:  opts.Password,
 			TLSConfig: opts.TLSConfig,
 		})
+		s.redis.AddHook(s.metrics.RedisHook())
 	}
 	switch s.cfg.Store.Kind {
 	case config.StoreMemory:

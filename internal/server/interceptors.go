@@ -15,11 +15,12 @@ import (
 )
 
 // chain is the order of the interceptors, the brief's decorators, from the
-// outside in: authentication → rate limit → response cache. The rate limit
-// counts a call before the cache may answer it, so a cached answer is no
-// way around the limit; authentication, first, gives both the proven caller.
-func chain(authn *auth.Interceptor, rate *ratelimit.Interceptor, cache *rpccache.Interceptor) []connect.Interceptor {
-	out := []connect.Interceptor{authn, rate}
+// outside in: metrics → authentication → rate limit → response cache. The
+// rate limit counts a call before the cache may answer it, so a cached
+// answer is no way around the limit; authentication gives both the proven
+// caller; metrics, outside, count every refusal, whoever made it.
+func chain(counted connect.Interceptor, authn *auth.Interceptor, rate *ratelimit.Interceptor, cache *rpccache.Interceptor) []connect.Interceptor {
+	out := []connect.Interceptor{counted, authn, rate}
 	if cache != nil {
 		out = append(out, cache)
 	}

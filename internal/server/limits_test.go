@@ -14,6 +14,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	spartan "github.com/spartan-messenger/spartan/clients/go"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/config"
@@ -155,7 +156,7 @@ func TestConnsPerAddress(t *testing.T) {
 }
 
 // TestAdminAddress: pprof and the runtime statistics are served on the
-// admin address, and not on the public port.
+// admin address, and not on the public port; so do the Prometheus metrics.
 func TestAdminAddress(t *testing.T) {
 	t.Parallel()
 	cfg := config.Default()
@@ -195,8 +196,32 @@ func TestAdminAddress(t *testing.T) {
 	if code, body := get(admin + "/debug/pprof/goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
 		t.Fatalf("pprof goroutine: %d %.200s", code, body)
 	}
+	// A send and a refused call show in the metrics.
+	alice := spartan.New(fmt.Sprintf("127.0.0.1:%d", srv.Port()), "alice", spartan.WithSigner(newSigner(t)))
+	if _, err := alice.RequestChat(testCtx(t), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.SendText(testCtx(t), "bob", "hi", spartan.NewMessageID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spartan.New(fmt.Sprintf("127.0.0.1:%d", srv.Port()), "bob").Login(testCtx(t)); err == nil {
+		t.Fatal("Login without a session worked")
+	}
+	code, body := get(admin + "/metrics")
+	for _, want := range []string{
+		`spartan_messages_sent_total{kind="direct"} 1`,
+		`spartan_calls_refused_total{code="unauthenticated"} 1`,
+		"spartan_streams_open 0",
+		"spartan_store_commit_seconds_count",
+		"spartan_message_cache_hits_total",
+		"go_goroutines",
+	} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q: %d %.300s", want, code, body)
+		}
+	}
 	public := fmt.Sprintf("http://127.0.0.1:%d", srv.Port())
-	for _, path := range []string{"/debug/vars", "/debug/pprof/"} {
+	for _, path := range []string{"/debug/vars", "/debug/pprof/", "/metrics"} {
 		if code, _ := get(public + path); code != http.StatusNotFound {
 			t.Errorf("public port %s: %d, want 404", path, code)
 		}

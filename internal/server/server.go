@@ -36,6 +36,7 @@ import (
 	"github.com/spartan-messenger/spartan/internal/cache"
 	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/config"
+	"github.com/spartan-messenger/spartan/internal/metrics"
 	spartanredis "github.com/spartan-messenger/spartan/internal/redis"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
 )
@@ -93,6 +94,7 @@ type Server struct {
 	stopping context.Context
 	stop     context.CancelFunc
 	core     *chat.Service
+	metrics  *metrics.Metrics
 
 	// closeStore closes the durable store, if any.
 	closeStore func() error
@@ -118,7 +120,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		return nil, fmt.Errorf("log level %q: %w", cfg.LogLevel, err)
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	s := &Server{cfg: cfg, log: log, closeStore: func() error { return nil }}
+	s := &Server{cfg: cfg, log: log, closeStore: func() error { return nil }, metrics: metrics.New()}
 	var versions *rpccache.Versions
 	if cfg.Cache.RPCEntries > 0 {
 		versions = rpccache.NewVersions()
@@ -181,14 +183,15 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 			return nil, errors.Join(fmt.Errorf("response cache: %w", err), s.closeEngines())
 		}
 	}
-	core := chat.NewService(messages, broker, presence, opts)
+	core := chat.NewService(s.metrics.Store(messages), broker, presence, opts)
+	s.cacheMetrics()
 	s.core = core
 	authority, err := s.authority(core)
 	if err != nil {
 		return nil, errors.Join(err, s.closeEngines())
 	}
 	authn := auth.NewInterceptor(authority, cfg.Auth.Required, openProcedures...)
-	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(authn, rate, s.responses)...))
+	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(s.metrics.Interceptor(), authn, rate, s.responses)...))
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.Handle(spartanv1connect.NewChatServiceHandler(api.NewHandler(core, authority, s.stopping, log), handlerOpts...))
@@ -248,6 +251,16 @@ func (s *Server) Close() error {
 		s.closeErr = s.closeEngines()
 	})
 	return s.closeErr
+}
+
+// cacheMetrics exposes the caches' counters as metrics.
+func (s *Server) cacheMetrics() {
+	s.metrics.Counter("spartan_message_cache_hits_total", "Log reads answered by the message cache.", func() float64 { return float64(s.messages.Stats().Hits) })
+	s.metrics.Counter("spartan_message_cache_misses_total", "Log reads the message cache passed to the store.", func() float64 { return float64(s.messages.Stats().Misses) })
+	if s.responses != nil {
+		s.metrics.Counter("spartan_response_cache_hits_total", "Calls answered by the response cache.", func() float64 { return float64(s.responses.Stats().Hits) })
+		s.metrics.Counter("spartan_response_cache_misses_total", "Cacheable calls that ran their handler.", func() float64 { return float64(s.responses.Stats().Misses) })
+	}
 }
 
 // logStats logs the caches' counters; Serve calls it once it has stopped
