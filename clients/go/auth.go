@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,14 +12,8 @@ import (
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
+	"github.com/spartan-messenger/spartan/internal/auth"
 )
-
-// openProcedures need no session token.
-var openProcedures = map[string]bool{
-	spartanv1connect.ChatServiceChallengeProcedure:    true,
-	spartanv1connect.ChatServiceAuthenticateProcedure: true,
-	spartanv1connect.ChatServiceListUsersProcedure:    true,
-}
 
 // renewBefore is how long before its end a session token is renewed.
 const renewBefore = time.Minute
@@ -81,9 +76,10 @@ func (s *session) logIn(ctx context.Context) (string, time.Time, error) {
 	return res.GetToken(), res.GetExpireTime().AsTime(), nil
 }
 
-// SignedChallenge is what a client signs to log in as user.
+// SignedChallenge is what a client signs to log in as user: the bytes the
+// server checks the signature against (docs/SECURITY.md).
 func SignedChallenge(user string, challenge []byte) []byte {
-	return append([]byte("spartan-auth-v1\x00"+user+"\x00"), challenge...)
+	return auth.SignedMessage(user, challenge)
 }
 
 // setToken puts the session token in h.
@@ -97,7 +93,7 @@ func setToken(h http.Header, token string) {
 // longer takes it.
 func (s *session) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if openProcedures[req.Spec().Procedure] {
+		if slices.Contains(auth.OpenProcedures, req.Spec().Procedure) {
 			return next(ctx, req)
 		}
 		token, err := s.current(ctx)

@@ -166,6 +166,15 @@ func (t *faultTally) report(tb testing.TB, name string) {
 	}
 }
 
+// numbered is n texts of sender, "alice 000" on: each names its message.
+func numbered(sender string, n int) []string {
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("%s %03d", sender, i)
+	}
+	return texts
+}
+
 // sendAll sends each text to receiver (a user, or a group when group is
 // true), retrying a failed send with its id until it is acknowledged.
 func sendAll(ctx context.Context, c *spartan.Client, receiver string, group bool, texts []string, t *faultTally) {
@@ -231,11 +240,7 @@ func TestKilledThreeTimesUnderLoad(t *testing.T) {
 	go follow(ctx, spartan.New(p.addr(), "eve"), "", tl, true)
 	var wg sync.WaitGroup
 	for _, s := range []string{"alice", "bob"} {
-		texts := make([]string, each)
-		for i := range texts {
-			texts[i] = fmt.Sprintf("%s %03d", s, i)
-		}
-		wg.Go(func() { sendAll(ctx, spartan.New(p.addr(), s), "eve", false, texts, tl) })
+		wg.Go(func() { sendAll(ctx, spartan.New(p.addr(), s), "eve", false, numbered(s, each), tl) })
 	}
 	for kill := 1; kill <= 3; kill++ {
 		tl.waitFor(func(acked, _ int) bool { return acked >= kill*2*each/4 }, time.Minute)
@@ -323,11 +328,7 @@ func TestNodeKilledAndRedisRestarted(t *testing.T) {
 	go follow(ctx, spartan.New(nodes[2].addr()+","+nodes[0].addr(), "eve"), "", tl, true)
 	var wg sync.WaitGroup
 	for i, s := range []string{"alice", "bob"} {
-		texts := make([]string, each)
-		for n := range texts {
-			texts[n] = fmt.Sprintf("%s %03d", s, n)
-		}
-		wg.Go(func() { sendAll(ctx, spartan.New(nodes[i].addr(), s), "eve", false, texts, tl) })
+		wg.Go(func() { sendAll(ctx, spartan.New(nodes[i].addr(), s), "eve", false, numbered(s, each), tl) })
 	}
 	waitAcked := func(n int) { tl.waitFor(func(acked, _ int) bool { return acked >= n }, time.Minute) }
 	waitAcked(2 * each / 3)

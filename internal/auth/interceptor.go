@@ -8,11 +8,21 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/caller"
 )
 
 // Header is the request header that carries a session token.
 const Header = "Authorization"
+
+// OpenProcedures need no session token: the log-in steps, and the list of
+// users a client shows before it logs in (names, no one's data). The
+// server's interceptor and the Go client both go by it.
+var OpenProcedures = []string{
+	spartanv1connect.ChatServiceChallengeProcedure,
+	spartanv1connect.ChatServiceAuthenticateProcedure,
+	spartanv1connect.ChatServiceListUsersProcedure,
+}
 
 // Interceptor proves the caller of every call but the open ones (the
 // log-in steps) from its session token, puts the user in the context

@@ -120,8 +120,12 @@ func (a *app) dropHeld(user string) {
 	for _, w := range held {
 		a.sent(queued{id: w.ClientMsgID, held: true})
 	}
-	if n := len(held); n > 0 {
-		a.say(fmt.Sprintf("%s for %s's key %s not sent.", plural(n, "message that waited", "messages that waited"), user, map[bool]string{true: "was", false: "were"}[n == 1]))
+	switch n := len(held); n {
+	case 0:
+	case 1:
+		a.say(fmt.Sprintf("1 message that waited for %s's key was not sent.", user))
+	default:
+		a.say(fmt.Sprintf("%d messages that waited for %s's key were not sent.", n, user))
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/auth"
 	"github.com/spartan-messenger/spartan/internal/chat"
 	"github.com/spartan-messenger/spartan/internal/ratelimit"
@@ -25,14 +24,6 @@ func chain(counted connect.Interceptor, authn *auth.Interceptor, rate *ratelimit
 		out = append(out, cache)
 	}
 	return out
-}
-
-// openProcedures need no session token: the log-in steps, and the list of
-// users a client shows before it logs in (names, no one's data).
-var openProcedures = []string{
-	spartanv1connect.ChatServiceChallengeProcedure,
-	spartanv1connect.ChatServiceAuthenticateProcedure,
-	spartanv1connect.ChatServiceListUsersProcedure,
 }
 
 // authority makes the issuer of challenges and session tokens, over the

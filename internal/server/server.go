@@ -190,7 +190,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(err, s.closeEngines())
 	}
-	authn := auth.NewInterceptor(authority, cfg.Auth.Required, openProcedures...)
+	authn := auth.NewInterceptor(authority, cfg.Auth.Required, auth.OpenProcedures...)
 	handlerOpts = append(handlerOpts, connect.WithInterceptors(chain(s.metrics.Interceptor(), authn, rate, s.responses)...))
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
