@@ -27,6 +27,7 @@ type Client struct {
 	cur     atomic.Int64 // index of the server in use
 	user    string
 	session *session
+	sends   *sendPipe
 }
 
 // server is one server the client may use.
@@ -42,6 +43,7 @@ type options struct {
 	signer ed25519.PrivateKey
 	tls    *tls.Config
 	http   *http.Client
+	unary  bool
 }
 
 // WithSigner logs the user in with key, their Ed25519 identity key
@@ -61,6 +63,10 @@ func WithTLS(cfg *tls.Config) Option {
 		o.tls = cfg
 	}
 }
+
+// WithUnarySend makes every send a SendMsg call of its own, even while
+// others are in flight (by default those share one SendMsgStream).
+func WithUnarySend() Option { return func(o *options) { o.unary = true } }
 
 // WithHTTPClient makes the calls with h instead of the client's own (which
 // speaks HTTP/2, cleartext or TLS as the address says).
@@ -96,6 +102,7 @@ func New(addr, user string, opts ...Option) *Client {
 	}
 	c := &Client{user: user}
 	c.session = &session{c: c, signer: o.signer}
+	c.sends = &sendPipe{c: c, unary: o.unary}
 	clientOpts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(c.session)}
 	for _, a := range strings.Split(addr, ",") {
 		a = strings.TrimSpace(a)
@@ -204,9 +211,17 @@ func (c *Client) SendText(ctx context.Context, receiver, text, id string) (*spar
 	})
 }
 
-// Send sends req as the client's user (it sets req.User).
+// Send sends req as the client's user (it sets req.User). It is safe to call
+// from many goroutines: while more than one send is in flight, they share
+// one SendMsgStream (unless the client was made WithUnarySend), with the same
+// answers and errors as SendMsg's.
 func (c *Client) Send(ctx context.Context, req *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
 	req.User = c.user
+	return c.sends.send(ctx, req)
+}
+
+// sendUnary sends req with one SendMsg call.
+func (c *Client) sendUnary(ctx context.Context, req *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
 	return invoke(c, func(rpc spartanv1connect.ChatServiceClient) (*spartanv1.SendMsgResponse, error) {
 		res, err := rpc.SendMsg(ctx, connect.NewRequest(req))
 		if err != nil {

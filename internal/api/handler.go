@@ -13,6 +13,7 @@ import (
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/auth"
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/streamflush"
 )
 
 // Handler implements spartanv1connect.ChatServiceHandler over the chat core.
@@ -86,7 +87,15 @@ func (h *Handler) AnswerChat(ctx context.Context, req *connect.Request[spartanv1
 
 // SendMsg stores and delivers one message.
 func (h *Handler) SendMsg(ctx context.Context, req *connect.Request[spartanv1.SendMsgRequest]) (*connect.Response[spartanv1.SendMsgResponse], error) {
-	m := req.Msg
+	res, err := h.send(ctx, req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(res), nil
+}
+
+// send stores and delivers one message, to a receiver or to a group.
+func (h *Handler) send(ctx context.Context, m *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
 	// payload and encryption are the clients' business (docs/SECURITY.md):
 	// the server checks the payload's size, and keeps both as they came.
 	if m.GetGroup() != "" {
@@ -97,17 +106,17 @@ func (h *Handler) SendMsg(ctx context.Context, req *connect.Request[spartanv1.Se
 		if err != nil {
 			return nil, h.fail(ctx, err)
 		}
-		return connect.NewResponse(&spartanv1.SendMsgResponse{Id: ev.ID, SentTime: timestamppb.New(ev.SentAt)}), nil
+		return &spartanv1.SendMsgResponse{Id: ev.ID, SentTime: timestamppb.New(ev.SentAt)}, nil
 	}
 	ev, pending, err := h.core.Send(ctx, m.GetUser(), m.GetReceiver(), m.GetPayload(), int32(m.GetEncryption()), m.GetClientMsgId())
 	if err != nil {
 		return nil, h.fail(ctx, err)
 	}
-	return connect.NewResponse(&spartanv1.SendMsgResponse{
+	return &spartanv1.SendMsgResponse{
 		Id:       ev.ID,
 		SentTime: timestamppb.New(ev.SentAt),
 		Pending:  pending,
-	}), nil
+	}, nil
 }
 
 // ReceiveMsg streams the receiver's inbox after the request's seq, then live.
@@ -123,6 +132,9 @@ func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1
 		return h.fail(ctx, fmt.Errorf("open the stream of %s: %w", req.Msg.GetReceiver(), err))
 	}
 	err := h.core.Receive(ctx, req.Msg.GetReceiver(), req.Msg.GetSeq(), req.Msg.GetEpoch(), func(batch []chat.Event) error {
+		// One flush for the batch, not one per message.
+		release := streamflush.Hold(ctx)
+		defer release()
 		for i := range batch {
 			if batch[i].Kind == chat.KindPresence && h.stopping.Err() != nil {
 				// The server is stopping and its streams close one by one:
@@ -135,12 +147,8 @@ func (h *Handler) ReceiveMsg(ctx context.Context, req *connect.Request[spartanv1
 		}
 		return nil
 	})
-	if h.stopping.Err() != nil {
-		return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down; reconnect to resume"))
-	}
-	if ctx.Err() != nil {
-		// The client went away: nothing failed on this side.
-		return connect.NewError(connect.CodeCanceled, errors.New("the client closed the stream"))
+	if h.stopping.Err() != nil || ctx.Err() != nil {
+		return h.ended(ctx)
 	}
 	return h.fail(ctx, err)
 }

@@ -279,21 +279,27 @@ func (s *Store) fill(log string, evs []chat.Event) {
 }
 
 // addLocked adds a just-committed event to the log's tail: at its end if it
-// follows it, as a new tail if it leaves a gap (another commit's event is on
-// its way and will be ignored), not at all if the tail holds it already.
+// follows it (with the events held ahead that then follow), held ahead if
+// it leaves a short gap (commits of one log can finish out of order: the
+// event of the gap is on its way), as a new tail if the gap is long, not at
+// all if the tail holds it already.
 func (s *Store) addLocked(log string, ev chat.Event) {
 	t, ok := s.lru.Get(log)
 	switch {
 	case ok && ev.Seq <= t.last():
 		return
 	case ok && ev.Seq == t.last()+1:
-		t.push(ev)
-		s.entries++
-		s.bytes += int64(ev.Size())
+		for ; ok; ev, ok = t.takeAhead(t.last() + 1) {
+			t.push(ev)
+			s.entries++
+			s.bytes += int64(ev.Size())
+		}
 		if over := len(t.events) - s.opts.MessagesPerLog; over > 0 {
 			s.entries -= over
 			s.bytes -= t.dropFront(over)
 		}
+	case ok && ev.Seq-t.last() <= uint64(s.opts.MessagesPerLog):
+		t.holdAhead(ev)
 	default:
 		if ok {
 			s.lru.Remove(log)

@@ -340,3 +340,74 @@ func TestConformance(t *testing.T) {
 		storetest.Run(t, func(tb testing.TB) chat.Store { return newCache(tb, boltStore(tb), small) })
 	})
 }
+
+// slowReturn is a store whose next Update, once armed, is held after it
+// commits, before it returns: commits of one log that finish out of order.
+type slowReturn struct {
+	chat.Store
+	mu      sync.Mutex
+	armed   bool
+	taken   chan struct{} // closed when the held Update has committed
+	release chan struct{} // closed to let it return
+}
+
+func (s *slowReturn) Update(ctx context.Context, fn func(tx chat.Tx) error) error {
+	err := s.Store.Update(ctx, fn)
+	s.mu.Lock()
+	hold := s.armed
+	s.armed = false
+	s.mu.Unlock()
+	if hold {
+		close(s.taken)
+		<-s.release
+	}
+	return err
+}
+
+// TestCommitsFinishingOutOfOrder: when the newer of two commits to a log
+// returns first, the cache holds its event until the older one arrives, and
+// the reader that follows the log reads both from the cache.
+func TestCommitsFinishingOutOfOrder(t *testing.T) {
+	t.Parallel()
+	next := &slowReturn{Store: memory.NewStore(), taken: make(chan struct{}), release: make(chan struct{})}
+	c := newCache(t, next, cache.Options{MessagesPerLog: 10, MaxEntries: 100, MaxBytes: 1 << 20})
+	appendOne := func(id string) error {
+		return c.Update(t.Context(), func(tx chat.Tx) error {
+			_, err := tx.Append("inbox/bob", chat.Event{ID: id})
+			return err
+		})
+	}
+	if err := appendOne("e1"); err != nil {
+		t.Fatal(err)
+	}
+	next.mu.Lock()
+	next.armed = true
+	next.mu.Unlock()
+	older := make(chan error, 1)
+	go func() { older <- appendOne("e2") }()
+	<-next.taken // e2 is committed, and held before it returns
+	if err := appendOne("e3"); err != nil {
+		t.Fatal(err)
+	}
+	close(next.release)
+	if err := <-older; err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats()
+	err := c.View(t.Context(), func(tx chat.Tx) error {
+		evs, err := tx.Read("inbox/bob", 1, 10, 0)
+		if err != nil {
+			return err
+		}
+		if got := ids(evs); got != "2:e2 3:e3 " {
+			t.Errorf("read after 1: %s, want 2:e2 3:e3", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := c.Stats(); after.Hits != before.Hits+1 || after.Misses != before.Misses {
+		t.Errorf("the read was a miss: %+v then %+v", before, after)
+	}
+}

@@ -9,6 +9,11 @@ import "github.com/spartan-messenger/spartan/internal/chat"
 type tail struct {
 	events []chat.Event
 	bytes  int64
+	// ahead holds committed events past a gap after last(), until the
+	// event of the gap arrives. They are few (a gap is as long as the
+	// commits of the log in flight at once) and short-lived, so the
+	// cache's bounds do not count them.
+	ahead map[uint64]chat.Event
 }
 
 func newTail(evs []chat.Event) *tail {
@@ -27,6 +32,24 @@ func (t *tail) last() uint64 { return t.events[len(t.events)-1].Seq }
 func (t *tail) push(ev chat.Event) {
 	t.events = append(t.events, ev)
 	t.bytes += int64(ev.Size())
+}
+
+// holdAhead keeps ev, which does not follow last() yet.
+func (t *tail) holdAhead(ev chat.Event) {
+	if t.ahead == nil {
+		t.ahead = map[uint64]chat.Event{}
+	}
+	t.ahead[ev.Seq] = ev
+}
+
+// takeAhead removes and returns the event held ahead with sequence number
+// seq, if there is one.
+func (t *tail) takeAhead(seq uint64) (chat.Event, bool) {
+	ev, ok := t.ahead[seq]
+	if ok {
+		delete(t.ahead, seq)
+	}
+	return ev, ok
 }
 
 // dropFront removes the n oldest events and returns the bytes they held.

@@ -403,6 +403,15 @@ func (s *Service) Post(ctx context.Context, user, name string, payload []byte, e
 			return err
 		}
 		log := GroupLog(name)
+		logs := []string{log}
+		for _, m := range g.Members {
+			if m.User != user {
+				logs = append(logs, InboxLog(m.User))
+			}
+		}
+		if err := prefetchHeads(w.tx, logs); err != nil {
+			return fmt.Errorf("heads of %s's members: %w", name, err)
+		}
 		seq, err := w.tx.Append(log, ev)
 		if err != nil {
 			return fmt.Errorf("append to %s: %w", log, err)

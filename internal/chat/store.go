@@ -54,6 +54,21 @@ type Tx interface {
 	ReadBefore(log string, before uint64, limit, maxBytes int) ([]Event, error)
 }
 
+// HeadPrefetcher is what a Tx may also do: read the heads of many logs at
+// once (a store over the network, in one round trip), before a write that
+// appends to each of them, as a group post does to every member's inbox.
+type HeadPrefetcher interface {
+	PrefetchHeads(logs []string) error
+}
+
+// prefetchHeads reads the heads of logs at once when tx can.
+func prefetchHeads(tx Tx, logs []string) error {
+	if p, ok := tx.(HeadPrefetcher); ok && len(logs) > 1 {
+		return p.PrefetchHeads(logs)
+	}
+	return nil
+}
+
 // Broker tells a log's readers that it has grown. It carries no data: a reader
 // woken up reads the store, so a lost or merged wake-up costs nothing.
 type Broker interface {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -128,14 +129,18 @@ func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		i.refuse(err)
 		if send, ok := req.Any().(*spartanv1.SendMsgRequest); ok && err == nil {
-			kind := "direct"
-			if send.GetGroup() != "" {
-				kind = "group"
-			}
-			i.m.sent.WithLabelValues(kind).Inc()
+			i.m.sent.WithLabelValues(sendKind(send)).Inc()
 		}
 		return res, err
 	}
+}
+
+// sendKind is the label of a send: a direct message or a group post.
+func sendKind(m *spartanv1.SendMsgRequest) string {
+	if m.GetGroup() != "" {
+		return "group"
+	}
+	return "direct"
 }
 
 func (i interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
@@ -146,23 +151,53 @@ func (i interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) con
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		i.m.streams.Inc()
 		defer i.m.streams.Dec()
-		err := next(ctx, &countedConn{StreamingHandlerConn: conn, delivered: i.m.delivered})
+		err := next(ctx, &countedConn{StreamingHandlerConn: conn, m: i.m})
 		i.refuse(err)
 		return err
 	}
 }
 
 // countedConn counts the messages a stream sends (not the empty send that
-// flushes its headers).
+// flushes its headers), and on a stream of sends, the sends it answers.
 type countedConn struct {
 	connect.StreamingHandlerConn
-	delivered prometheus.Counter
+	m *Metrics
+
+	mu    sync.Mutex
+	kinds []string // of the sends received and not answered yet, oldest first
+}
+
+func (c *countedConn) Receive(msg any) error {
+	err := c.StreamingHandlerConn.Receive(msg)
+	if send, ok := msg.(*spartanv1.SendMsgRequest); ok && err == nil {
+		c.mu.Lock()
+		c.kinds = append(c.kinds, sendKind(send))
+		c.mu.Unlock()
+	}
+	return err
 }
 
 func (c *countedConn) Send(msg any) error {
 	err := c.StreamingHandlerConn.Send(msg)
-	if m, ok := msg.(*spartanv1.Message); ok && m != nil && err == nil {
-		c.delivered.Inc()
+	switch m := msg.(type) {
+	case *spartanv1.Message:
+		if m != nil && err == nil {
+			c.m.delivered.Inc()
+		}
+	case *spartanv1.SendMsgResponse:
+		if m == nil {
+			break
+		}
+		// Sends are answered in order: this answers the oldest.
+		c.mu.Lock()
+		kind := ""
+		if len(c.kinds) > 0 {
+			kind, c.kinds = c.kinds[0], c.kinds[1:]
+		}
+		c.mu.Unlock()
+		if err == nil && kind != "" {
+			c.m.sent.WithLabelValues(kind).Inc()
+		}
 	}
 	return err
 }

@@ -69,8 +69,9 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 	return next
 }
 
-// WrapStreamingHandler counts a stream when it opens; its caller is read
-// from the first request message.
+// WrapStreamingHandler counts a stream when it opens, its caller read from
+// the first request message; a stream of requests (a client or bidi stream)
+// counts each request, as that many unary calls would.
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		if _, ok := i.classes[conn.Spec().Procedure]; !ok {
@@ -80,7 +81,8 @@ func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	}
 }
 
-// checkedConn checks the rate limit when the stream's request arrives.
+// checkedConn checks the rate limit when the stream's request arrives, or
+// each request of a stream of them.
 type checkedConn struct {
 	connect.StreamingHandlerConn
 	ctx     context.Context
@@ -92,7 +94,7 @@ func (c *checkedConn) Receive(msg any) error {
 	if err := c.StreamingHandlerConn.Receive(msg); err != nil {
 		return err
 	}
-	if c.checked {
+	if c.checked && c.Spec().StreamType&connect.StreamTypeClient == 0 {
 		return nil
 	}
 	c.checked = true

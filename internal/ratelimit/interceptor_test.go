@@ -30,7 +30,7 @@ func TestClassesOfTheProto(t *testing.T) {
 	}
 	want := map[string]string{
 		"Login": "login", "RequestChat": "request", "AnswerChat": "request",
-		"SendMsg": "send", "ReceiveMsg": "stream", "Ack": "ack",
+		"SendMsg": "send", "SendMsgStream": "send", "ReceiveMsg": "stream", "Ack": "ack",
 		"PublishKey": "keys", "GetKey": "keys", "GetKeys": "keys",
 		"CreateGroup": "request", "AddMember": "request", "LeaveGroup": "request", "ShareGroupKey": "keys",
 		"Challenge": "login", "Authenticate": "login",

@@ -99,6 +99,7 @@ func (s *Store) View(ctx context.Context, fn func(tx chat.Tx) error) error {
 // an Update, the client in a View.
 type reader interface {
 	Get(ctx context.Context, key string) *goredis.StringCmd
+	MGet(ctx context.Context, keys ...string) *goredis.SliceCmd
 	XRangeN(ctx context.Context, stream, start, stop string, count int64) *goredis.XMessageSliceCmd
 	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *goredis.XMessageSliceCmd
 }
@@ -127,15 +128,23 @@ func (w *writes) empty() bool {
 	return len(w.puts) == 0 && len(w.deleted) == 0 && len(w.appends) == 0 && len(w.trims) == 0
 }
 
-// watchKey watches key before it is read, in an Update.
-func (t *tx) watchKey(key string) error {
+// get reads the string under key; in an Update it watches key first, in
+// the same round trip (WATCH and GET pipelined on the transaction's
+// connection).
+func (t *tx) get(key string) *goredis.StringCmd {
 	if t.watch == nil {
-		return nil
+		return t.r.Get(t.ctx, key)
 	}
-	if err := t.watch.Watch(t.ctx, key).Err(); err != nil {
-		return fmt.Errorf("watch %s: %w", key, err)
+	p := t.watch.Pipeline()
+	watch := p.Do(t.ctx, "watch", key)
+	get := p.Get(t.ctx, key)
+	_, _ = p.Exec(t.ctx) // each command keeps its own error
+	if err := watch.Err(); err != nil {
+		failed := goredis.NewStringCmd(t.ctx)
+		failed.SetErr(fmt.Errorf("watch %s: %w", key, err))
+		return failed
 	}
-	return nil
+	return get
 }
 
 func (t *tx) Get(key string) ([]byte, error) {
@@ -145,11 +154,7 @@ func (t *tx) Get(key string) ([]byte, error) {
 	if t.w.deleted[key] {
 		return nil, chat.ErrNoKey
 	}
-	k := t.s.recordKey(key)
-	if err := t.watchKey(k); err != nil {
-		return nil, err
-	}
-	v, err := t.r.Get(t.ctx, k).Bytes()
+	v, err := t.get(t.s.recordKey(key)).Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return nil, chat.ErrNoKey
 	}
@@ -191,11 +196,7 @@ func (t *tx) storedHead(log string) (uint64, error) {
 	if h, ok := t.heads[log]; ok {
 		return h, nil
 	}
-	k := t.s.headKey(log)
-	if err := t.watchKey(k); err != nil {
-		return 0, err
-	}
-	v, err := t.r.Get(t.ctx, k).Uint64()
+	v, err := t.get(t.s.headKey(log)).Uint64()
 	if errors.Is(err, goredis.Nil) {
 		v, err = 0, nil
 	}
@@ -207,6 +208,67 @@ func (t *tx) storedHead(log string) (uint64, error) {
 	}
 	t.heads[log] = v
 	return v, nil
+}
+
+// PrefetchHeads reads the heads of logs not read yet, watching them in an
+// Update, in one round trip.
+func (t *tx) PrefetchHeads(logs []string) error {
+	var want []string
+	for _, log := range logs {
+		if _, ok := t.heads[log]; !ok && !slices.Contains(want, log) {
+			want = append(want, log)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	keys := make([]string, len(want))
+	for i, log := range want {
+		keys[i] = t.s.headKey(log)
+	}
+	var (
+		watch *goredis.StatusCmd
+		get   *goredis.SliceCmd
+	)
+	if t.watch == nil {
+		get = t.r.MGet(t.ctx, keys...)
+	} else {
+		p := t.watch.Pipeline()
+		watch = goredis.NewStatusCmd(t.ctx, append([]any{"watch"}, anys(keys)...)...)
+		_ = p.Process(t.ctx, watch)
+		get = p.MGet(t.ctx, keys...)
+		_, _ = p.Exec(t.ctx) // each command keeps its own error
+		if err := watch.Err(); err != nil {
+			return fmt.Errorf("watch the heads of %d logs: %w", len(keys), err)
+		}
+	}
+	values, err := get.Result()
+	if err != nil {
+		return fmt.Errorf("heads of %d logs: %w", len(keys), err)
+	}
+	if t.heads == nil {
+		t.heads = make(map[string]uint64, len(want))
+	}
+	for i, v := range values {
+		var head uint64
+		if v != nil {
+			s, _ := v.(string)
+			if head, err = strconv.ParseUint(s, 10, 64); err != nil {
+				return fmt.Errorf("head of %q: %q is not a number", want[i], s)
+			}
+		}
+		t.heads[want[i]] = head
+	}
+	return nil
+}
+
+// anys is keys as command arguments.
+func anys(keys []string) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return out
 }
 
 func (t *tx) Head(log string) (uint64, error) {

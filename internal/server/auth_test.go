@@ -97,6 +97,15 @@ func everyCall(ctx context.Context, c spartanv1connect.ChatServiceClient, token,
 		_ = stream.Close()
 	}
 	do("ReceiveMsg", err)
+	sends := c.SendMsgStream(ctx)
+	if token != "" {
+		sends.RequestHeader().Set("Authorization", "Bearer "+token)
+	}
+	_ = sends.Send(&spartanv1.SendMsgRequest{User: user, Receiver: "charlie", Payload: []byte("I am not really " + user)})
+	_ = sends.CloseRequest()
+	_, err = sends.Receive()
+	_ = sends.CloseResponse()
+	do("SendMsgStream", err)
 	_, err = c.Ack(ctx, as(token, &spartanv1.AckRequest{User: user, Seq: 1}))
 	do("Ack", err)
 	_, err = c.History(ctx, as(token, &spartanv1.HistoryRequest{User: user, Peer: "charlie"}))

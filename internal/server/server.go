@@ -39,6 +39,7 @@ import (
 	"github.com/spartan-messenger/spartan/internal/metrics"
 	spartanredis "github.com/spartan-messenger/spartan/internal/redis"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
+	"github.com/spartan-messenger/spartan/internal/streamflush"
 )
 
 // shutdownGrace is how long in-flight calls get to finish on shutdown.
@@ -215,7 +216,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	}
 	srv := &http.Server{
 		TLSConfig:         tlsConfig,
-		Handler:           withCORS(withBodyDeadline(withEnvelopeCheck(mux), time.Duration(cfg.Limits.BodySeconds)*time.Second), cfg.CORS.AllowedOrigins),
+		Handler:           withCORS(withBodyDeadline(withEnvelopeCheck(streamflush.Handler(mux, spartanv1connect.ChatServiceReceiveMsgProcedure, spartanv1connect.ChatServiceSendMsgStreamProcedure)), time.Duration(cfg.Limits.BodySeconds)*time.Second), cfg.CORS.AllowedOrigins),
 		Protocols:         protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -2692,7 +2692,7 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\x1eCONVERSATION_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCONVERSATION_STATE_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bCONVERSATION_STATE_ACCEPTED\x10\x02\x12\x1f\n" +
-	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xd9\f\n" +
+	"\x1bCONVERSATION_STATE_DECLINED\x10\x032\xb3\r\n" +
 	"\vChatService\x12U\n" +
 	"\tChallenge\x12\x1c.spartan.v1.ChallengeRequest\x1a\x1d.spartan.v1.ChallengeResponse\"\v\x92\xb5\x18\a\n" +
 	"\x05login\x12^\n" +
@@ -2708,7 +2708,10 @@ const file_spartan_v1_chat_proto_rawDesc = "" +
 	"\arequest\x12N\n" +
 	"\aSendMsg\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\n" +
 	"\x92\xb5\x18\x06\n" +
-	"\x04send\x12F\n" +
+	"\x04send\x12X\n" +
+	"\rSendMsgStream\x12\x1a.spartan.v1.SendMsgRequest\x1a\x1b.spartan.v1.SendMsgResponse\"\n" +
+	"\x92\xb5\x18\x06\n" +
+	"\x04send(\x010\x01\x12F\n" +
 	"\n" +
 	"ReceiveMsg\x12\x13.spartan.v1.Message\x1a\x13.spartan.v1.Message\"\f\x92\xb5\x18\b\n" +
 	"\x06stream0\x01\x12A\n" +
@@ -2824,39 +2827,41 @@ var file_spartan_v1_chat_proto_depIdxs = []int32{
 	8,  // 20: spartan.v1.ChatService.RequestChat:input_type -> spartan.v1.RequestChatRequest
 	10, // 21: spartan.v1.ChatService.AnswerChat:input_type -> spartan.v1.AnswerChatRequest
 	12, // 22: spartan.v1.ChatService.SendMsg:input_type -> spartan.v1.SendMsgRequest
-	3,  // 23: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
-	14, // 24: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
-	16, // 25: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
-	18, // 26: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
-	20, // 27: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
-	21, // 28: spartan.v1.ChatService.GetKeys:input_type -> spartan.v1.GetKeysRequest
-	25, // 29: spartan.v1.ChatService.CreateGroup:input_type -> spartan.v1.CreateGroupRequest
-	27, // 30: spartan.v1.ChatService.AddMember:input_type -> spartan.v1.AddMemberRequest
-	29, // 31: spartan.v1.ChatService.LeaveGroup:input_type -> spartan.v1.LeaveGroupRequest
-	31, // 32: spartan.v1.ChatService.ListGroups:input_type -> spartan.v1.ListGroupsRequest
-	33, // 33: spartan.v1.ChatService.GetGroup:input_type -> spartan.v1.GetGroupRequest
-	35, // 34: spartan.v1.ChatService.ShareGroupKey:input_type -> spartan.v1.ShareGroupKeyRequest
-	39, // 35: spartan.v1.ChatService.Challenge:output_type -> spartan.v1.ChallengeResponse
-	41, // 36: spartan.v1.ChatService.Authenticate:output_type -> spartan.v1.AuthenticateResponse
-	5,  // 37: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
-	7,  // 38: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
-	9,  // 39: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
-	11, // 40: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
-	13, // 41: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
-	3,  // 42: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
-	15, // 43: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
-	17, // 44: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
-	19, // 45: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
-	23, // 46: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
-	22, // 47: spartan.v1.ChatService.GetKeys:output_type -> spartan.v1.GetKeysResponse
-	26, // 48: spartan.v1.ChatService.CreateGroup:output_type -> spartan.v1.CreateGroupResponse
-	28, // 49: spartan.v1.ChatService.AddMember:output_type -> spartan.v1.AddMemberResponse
-	30, // 50: spartan.v1.ChatService.LeaveGroup:output_type -> spartan.v1.LeaveGroupResponse
-	32, // 51: spartan.v1.ChatService.ListGroups:output_type -> spartan.v1.ListGroupsResponse
-	34, // 52: spartan.v1.ChatService.GetGroup:output_type -> spartan.v1.GetGroupResponse
-	37, // 53: spartan.v1.ChatService.ShareGroupKey:output_type -> spartan.v1.ShareGroupKeyResponse
-	35, // [35:54] is the sub-list for method output_type
-	16, // [16:35] is the sub-list for method input_type
+	12, // 23: spartan.v1.ChatService.SendMsgStream:input_type -> spartan.v1.SendMsgRequest
+	3,  // 24: spartan.v1.ChatService.ReceiveMsg:input_type -> spartan.v1.Message
+	14, // 25: spartan.v1.ChatService.Ack:input_type -> spartan.v1.AckRequest
+	16, // 26: spartan.v1.ChatService.History:input_type -> spartan.v1.HistoryRequest
+	18, // 27: spartan.v1.ChatService.PublishKey:input_type -> spartan.v1.PublishKeyRequest
+	20, // 28: spartan.v1.ChatService.GetKey:input_type -> spartan.v1.GetKeyRequest
+	21, // 29: spartan.v1.ChatService.GetKeys:input_type -> spartan.v1.GetKeysRequest
+	25, // 30: spartan.v1.ChatService.CreateGroup:input_type -> spartan.v1.CreateGroupRequest
+	27, // 31: spartan.v1.ChatService.AddMember:input_type -> spartan.v1.AddMemberRequest
+	29, // 32: spartan.v1.ChatService.LeaveGroup:input_type -> spartan.v1.LeaveGroupRequest
+	31, // 33: spartan.v1.ChatService.ListGroups:input_type -> spartan.v1.ListGroupsRequest
+	33, // 34: spartan.v1.ChatService.GetGroup:input_type -> spartan.v1.GetGroupRequest
+	35, // 35: spartan.v1.ChatService.ShareGroupKey:input_type -> spartan.v1.ShareGroupKeyRequest
+	39, // 36: spartan.v1.ChatService.Challenge:output_type -> spartan.v1.ChallengeResponse
+	41, // 37: spartan.v1.ChatService.Authenticate:output_type -> spartan.v1.AuthenticateResponse
+	5,  // 38: spartan.v1.ChatService.Login:output_type -> spartan.v1.LoginResponse
+	7,  // 39: spartan.v1.ChatService.ListUsers:output_type -> spartan.v1.ListUsersResponse
+	9,  // 40: spartan.v1.ChatService.RequestChat:output_type -> spartan.v1.RequestChatResponse
+	11, // 41: spartan.v1.ChatService.AnswerChat:output_type -> spartan.v1.AnswerChatResponse
+	13, // 42: spartan.v1.ChatService.SendMsg:output_type -> spartan.v1.SendMsgResponse
+	13, // 43: spartan.v1.ChatService.SendMsgStream:output_type -> spartan.v1.SendMsgResponse
+	3,  // 44: spartan.v1.ChatService.ReceiveMsg:output_type -> spartan.v1.Message
+	15, // 45: spartan.v1.ChatService.Ack:output_type -> spartan.v1.AckResponse
+	17, // 46: spartan.v1.ChatService.History:output_type -> spartan.v1.HistoryResponse
+	19, // 47: spartan.v1.ChatService.PublishKey:output_type -> spartan.v1.PublishKeyResponse
+	23, // 48: spartan.v1.ChatService.GetKey:output_type -> spartan.v1.GetKeyResponse
+	22, // 49: spartan.v1.ChatService.GetKeys:output_type -> spartan.v1.GetKeysResponse
+	26, // 50: spartan.v1.ChatService.CreateGroup:output_type -> spartan.v1.CreateGroupResponse
+	28, // 51: spartan.v1.ChatService.AddMember:output_type -> spartan.v1.AddMemberResponse
+	30, // 52: spartan.v1.ChatService.LeaveGroup:output_type -> spartan.v1.LeaveGroupResponse
+	32, // 53: spartan.v1.ChatService.ListGroups:output_type -> spartan.v1.ListGroupsResponse
+	34, // 54: spartan.v1.ChatService.GetGroup:output_type -> spartan.v1.GetGroupResponse
+	37, // 55: spartan.v1.ChatService.ShareGroupKey:output_type -> spartan.v1.ShareGroupKeyResponse
+	36, // [36:56] is the sub-list for method output_type
+	16, // [16:36] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name

@@ -79,6 +79,11 @@ class ChatServiceStub:
                 request_serializer=spartan_dot_v1_dot_chat__pb2.SendMsgRequest.SerializeToString,
                 response_deserializer=spartan_dot_v1_dot_chat__pb2.SendMsgResponse.FromString,
                 _registered_method=True)
+        self.SendMsgStream = channel.stream_stream(
+                '/spartan.v1.ChatService/SendMsgStream',
+                request_serializer=spartan_dot_v1_dot_chat__pb2.SendMsgRequest.SerializeToString,
+                response_deserializer=spartan_dot_v1_dot_chat__pb2.SendMsgResponse.FromString,
+                _registered_method=True)
         self.ReceiveMsg = channel.unary_stream(
                 '/spartan.v1.ChatService/ReceiveMsg',
                 request_serializer=spartan_dot_v1_dot_chat__pb2.Message.SerializeToString,
@@ -213,6 +218,19 @@ class ChatServiceServicer:
         and is delivered on acceptance. With a `client_msg_id`, a retry of the
         same message is stored once. Past the sender's rate limit it answers
         RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail: the wait.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendMsgStream(self, request_iterator, context):
+        """SendMsgStream is SendMsg for a busy sender: many messages on one
+        stream, each request answered by one response, in order, under the same
+        rules and the same rate limit (each message counts). The first request
+        that fails ends the stream with SendMsg's error for it; the requests
+        after it were not processed, and may be sent again (with their
+        `client_msg_id`, safely). A client with one message at a time uses
+        SendMsg.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -362,6 +380,11 @@ def add_ChatServiceServicer_to_server(servicer, server):
             ),
             'SendMsg': grpc.unary_unary_rpc_method_handler(
                     servicer.SendMsg,
+                    request_deserializer=spartan_dot_v1_dot_chat__pb2.SendMsgRequest.FromString,
+                    response_serializer=spartan_dot_v1_dot_chat__pb2.SendMsgResponse.SerializeToString,
+            ),
+            'SendMsgStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.SendMsgStream,
                     request_deserializer=spartan_dot_v1_dot_chat__pb2.SendMsgRequest.FromString,
                     response_serializer=spartan_dot_v1_dot_chat__pb2.SendMsgResponse.SerializeToString,
             ),
@@ -623,6 +646,33 @@ class ChatService:
             request,
             target,
             '/spartan.v1.ChatService/SendMsg',
+            spartan_dot_v1_dot_chat__pb2.SendMsgRequest.SerializeToString,
+            spartan_dot_v1_dot_chat__pb2.SendMsgResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendMsgStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/spartan.v1.ChatService/SendMsgStream',
             spartan_dot_v1_dot_chat__pb2.SendMsgRequest.SerializeToString,
             spartan_dot_v1_dot_chat__pb2.SendMsgResponse.FromString,
             options,

@@ -48,6 +48,9 @@ const (
 	ChatServiceAnswerChatProcedure = "/spartan.v1.ChatService/AnswerChat"
 	// ChatServiceSendMsgProcedure is the fully-qualified name of the ChatService's SendMsg RPC.
 	ChatServiceSendMsgProcedure = "/spartan.v1.ChatService/SendMsg"
+	// ChatServiceSendMsgStreamProcedure is the fully-qualified name of the ChatService's SendMsgStream
+	// RPC.
+	ChatServiceSendMsgStreamProcedure = "/spartan.v1.ChatService/SendMsgStream"
 	// ChatServiceReceiveMsgProcedure is the fully-qualified name of the ChatService's ReceiveMsg RPC.
 	ChatServiceReceiveMsgProcedure = "/spartan.v1.ChatService/ReceiveMsg"
 	// ChatServiceAckProcedure is the fully-qualified name of the ChatService's Ack RPC.
@@ -106,6 +109,14 @@ type ChatServiceClient interface {
 	// same message is stored once. Past the sender's rate limit it answers
 	// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail: the wait.
 	SendMsg(context.Context, *connect.Request[v1.SendMsgRequest]) (*connect.Response[v1.SendMsgResponse], error)
+	// SendMsgStream is SendMsg for a busy sender: many messages on one
+	// stream, each request answered by one response, in order, under the same
+	// rules and the same rate limit (each message counts). The first request
+	// that fails ends the stream with SendMsg's error for it; the requests
+	// after it were not processed, and may be sent again (with their
+	// `client_msg_id`, safely). A client with one message at a time uses
+	// SendMsg.
+	SendMsgStream(context.Context) *connect.BidiStreamForClient[v1.SendMsgRequest, v1.SendMsgResponse]
 	// ReceiveMsg streams everything addressed to the request's `receiver`: first
 	// what is stored after the request's `seq` (the last sequence number the
 	// client has seen; 0 resumes after the last acknowledged one), then new
@@ -211,6 +222,12 @@ func NewChatServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(chatServiceMethods.ByName("SendMsg")),
 			connect.WithClientOptions(opts...),
 		),
+		sendMsgStream: connect.NewClient[v1.SendMsgRequest, v1.SendMsgResponse](
+			httpClient,
+			baseURL+ChatServiceSendMsgStreamProcedure,
+			connect.WithSchema(chatServiceMethods.ByName("SendMsgStream")),
+			connect.WithClientOptions(opts...),
+		),
 		receiveMsg: connect.NewClient[v1.Message, v1.Message](
 			httpClient,
 			baseURL+ChatServiceReceiveMsgProcedure,
@@ -300,6 +317,7 @@ type chatServiceClient struct {
 	requestChat   *connect.Client[v1.RequestChatRequest, v1.RequestChatResponse]
 	answerChat    *connect.Client[v1.AnswerChatRequest, v1.AnswerChatResponse]
 	sendMsg       *connect.Client[v1.SendMsgRequest, v1.SendMsgResponse]
+	sendMsgStream *connect.Client[v1.SendMsgRequest, v1.SendMsgResponse]
 	receiveMsg    *connect.Client[v1.Message, v1.Message]
 	ack           *connect.Client[v1.AckRequest, v1.AckResponse]
 	history       *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
@@ -347,6 +365,11 @@ func (c *chatServiceClient) AnswerChat(ctx context.Context, req *connect.Request
 // SendMsg calls spartan.v1.ChatService.SendMsg.
 func (c *chatServiceClient) SendMsg(ctx context.Context, req *connect.Request[v1.SendMsgRequest]) (*connect.Response[v1.SendMsgResponse], error) {
 	return c.sendMsg.CallUnary(ctx, req)
+}
+
+// SendMsgStream calls spartan.v1.ChatService.SendMsgStream.
+func (c *chatServiceClient) SendMsgStream(ctx context.Context) *connect.BidiStreamForClient[v1.SendMsgRequest, v1.SendMsgResponse] {
+	return c.sendMsgStream.CallBidiStream(ctx)
 }
 
 // ReceiveMsg calls spartan.v1.ChatService.ReceiveMsg.
@@ -440,6 +463,14 @@ type ChatServiceHandler interface {
 	// same message is stored once. Past the sender's rate limit it answers
 	// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail: the wait.
 	SendMsg(context.Context, *connect.Request[v1.SendMsgRequest]) (*connect.Response[v1.SendMsgResponse], error)
+	// SendMsgStream is SendMsg for a busy sender: many messages on one
+	// stream, each request answered by one response, in order, under the same
+	// rules and the same rate limit (each message counts). The first request
+	// that fails ends the stream with SendMsg's error for it; the requests
+	// after it were not processed, and may be sent again (with their
+	// `client_msg_id`, safely). A client with one message at a time uses
+	// SendMsg.
+	SendMsgStream(context.Context, *connect.BidiStream[v1.SendMsgRequest, v1.SendMsgResponse]) error
 	// ReceiveMsg streams everything addressed to the request's `receiver`: first
 	// what is stored after the request's `seq` (the last sequence number the
 	// client has seen; 0 resumes after the last acknowledged one), then new
@@ -541,6 +572,12 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(chatServiceMethods.ByName("SendMsg")),
 		connect.WithHandlerOptions(opts...),
 	)
+	chatServiceSendMsgStreamHandler := connect.NewBidiStreamHandler(
+		ChatServiceSendMsgStreamProcedure,
+		svc.SendMsgStream,
+		connect.WithSchema(chatServiceMethods.ByName("SendMsgStream")),
+		connect.WithHandlerOptions(opts...),
+	)
 	chatServiceReceiveMsgHandler := connect.NewServerStreamHandler(
 		ChatServiceReceiveMsgProcedure,
 		svc.ReceiveMsg,
@@ -634,6 +671,8 @@ func NewChatServiceHandler(svc ChatServiceHandler, opts ...connect.HandlerOption
 			chatServiceAnswerChatHandler.ServeHTTP(w, r)
 		case ChatServiceSendMsgProcedure:
 			chatServiceSendMsgHandler.ServeHTTP(w, r)
+		case ChatServiceSendMsgStreamProcedure:
+			chatServiceSendMsgStreamHandler.ServeHTTP(w, r)
 		case ChatServiceReceiveMsgProcedure:
 			chatServiceReceiveMsgHandler.ServeHTTP(w, r)
 		case ChatServiceAckProcedure:
@@ -693,6 +732,10 @@ func (UnimplementedChatServiceHandler) AnswerChat(context.Context, *connect.Requ
 
 func (UnimplementedChatServiceHandler) SendMsg(context.Context, *connect.Request[v1.SendMsgRequest]) (*connect.Response[v1.SendMsgResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.SendMsg is not implemented"))
+}
+
+func (UnimplementedChatServiceHandler) SendMsgStream(context.Context, *connect.BidiStream[v1.SendMsgRequest, v1.SendMsgResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("spartan.v1.ChatService.SendMsgStream is not implemented"))
 }
 
 func (UnimplementedChatServiceHandler) ReceiveMsg(context.Context, *connect.Request[v1.Message], *connect.ServerStream[v1.Message]) error {
