@@ -9,6 +9,9 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 BIN   := $(CURDIR)/bin
 PYDIR := clients/python
+WEB   := clients/web
+# The browser the web client's tests drive: Debian's chromium (`make chromium`).
+CHROMIUM ?= /usr/bin/chromium
 
 # The Go tools pinned in tools/go.mod (buf, grpcurl, the protoc plugins) and
 # tools/lint/go.mod (golangci-lint), built into $(BIN) by `make tools` before
@@ -28,7 +31,7 @@ LINT      := $(BIN)/golangci-lint
 HEARTBEAT  := bash $(CURDIR)/tools/heartbeat
 FOREGROUND := bash $(CURDIR)/tools/foreground
 
-.PHONY: run cluster build tools redis generate checkgenerate lint test test-go fuzz vulncheck test-python bench venv clean
+.PHONY: run cluster build tools redis generate checkgenerate lint test test-go fuzz vulncheck test-python bench venv clean web-deps web checkweb chromium test-web
 
 ## run: start the server on port 3000 with ./config.yaml (embedded defaults without it)
 # The server runs as the terminal's foreground job (tools/foreground), so
@@ -61,8 +64,10 @@ $(VENV)/.installed: $(PYDIR)/requirements.txt $(PYDIR)/requirements-dev.txt
 	@$(HEARTBEAT) "installing Python packages" $(PY) -m pip install --quiet --disable-pip-version-check -r $(PYDIR)/requirements-dev.txt
 	@touch $@
 
-## generate: Go code (buf, local plugins) into gen/, Python stubs into clients/python/
-generate: venv tools
+## generate: Go code (buf, local plugins) into gen/, TypeScript into
+## clients/web/src/gen/ (protoc-gen-es from clients/web's packages), Python
+## stubs into clients/python/
+generate: venv tools web-deps
 	@echo "==> buf generate; grpc_tools.protoc (Python stubs)"
 	@$(BUF) generate
 	@$(PY) -m grpc_tools.protoc -Iproto --python_out=$(PYDIR) --pyi_out=$(PYDIR) --grpc_python_out=$(PYDIR) $$(find proto -name '*.proto' | sort)
@@ -70,8 +75,8 @@ generate: venv tools
 ## checkgenerate: fail when generated code is not what `make generate` makes
 checkgenerate: generate
 	@echo "==> checkgenerate: generated code is up to date"
-	@if [ -n "$$(git status --porcelain -- gen $(PYDIR))" ]; then \
-		git status --porcelain -- gen $(PYDIR); \
+	@if [ -n "$$(git status --porcelain -- gen $(PYDIR) $(WEB)/src/gen)" ]; then \
+		git status --porcelain -- gen $(PYDIR) $(WEB)/src/gen; \
 		echo "generated code is stale: run 'make generate' and commit the result"; exit 1; fi
 
 ## lint: buf lint/format/breaking, go vet, golangci-lint
@@ -133,8 +138,50 @@ test-python: build venv redis
 	@echo "==> python tests (pytest in $(PYDIR))"
 	@cd $(PYDIR) && TEST_SPARTAN_BIN=$(BIN) PYTHONUNBUFFERED=1 ../../$(PY) -m pytest -q
 
+## web-deps: the web client's pinned npm packages (npm ci in clients/web),
+## when node_modules is missing or older than package-lock.json. No browser
+## is downloaded: the tests drive Debian's chromium (`make chromium`).
+web-deps: $(WEB)/node_modules/.installed
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json $(WEB)/package.json
+	@echo "==> npm ci in $(WEB) (the versions pinned in package-lock.json)"
+	@cd $(WEB) && PUPPETEER_SKIP_DOWNLOAD=1 $(HEARTBEAT) "installing npm packages" npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## web: rebuild the browser client's page into clients/web/dist (checked in:
+## the server embeds it, so `make run` needs only Go), after a type check
+web: web-deps
+	@echo "==> tsc --noEmit; esbuild: the page into $(WEB)/dist, the library for the tests into $(WEB)/build"
+	@cd $(WEB) && npm run --silent typecheck && npm run --silent build
+
+## checkweb: fail when the checked-in page is not what its sources build
+checkweb: web
+	@echo "==> checkweb: $(WEB)/dist is built from $(WEB)/src"
+	@if [ -n "$$(git status --porcelain -- $(WEB)/dist)" ]; then \
+		git status --porcelain -- $(WEB)/dist; \
+		echo "the built page is stale: run 'make web' and commit $(WEB)/dist"; exit 1; fi
+
+## chromium: install Debian's chromium when it is absent; the web client's
+## tests drive it headless
+chromium:
+	@if ! [ -x $(CHROMIUM) ]; then \
+		echo "==> installing chromium (apt-get install chromium): the browser tests drive a real one"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$(HEARTBEAT) "running apt-get update" $$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(HEARTBEAT) "installing chromium" $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) is still missing: install the Debian package chromium (or set CHROMIUM)"; exit 1; }
+
+## test-web: the web client's tests (node --test): the e2e vectors and the
+## library under Node against the built server, then the page in headless
+## Chromium with the Go CLI (clients/web/test-results/ gets the screenshots)
+test-web: build web-deps chromium
+	@echo "==> esbuild: the library for the tests into $(WEB)/build"
+	@cd $(WEB) && node build.mjs --lib
+	@echo "==> node --test in $(WEB) (vectors, library, browser; about 15 s)"
+	@cd $(WEB) && TEST_SPARTAN_BIN=$(BIN) CHROMIUM=$(CHROMIUM) node --test --test-reporter=spec test/*.test.mjs
+
 ## test: set up and run every check and test
-test: lint checkgenerate test-go fuzz vulncheck test-python
+test: lint checkgenerate checkweb test-go fuzz vulncheck test-python test-web
 
 ## bench: the Go benchmarks (BenchmarkCluster runs the built server binaries:
 ## one node and three nodes on Redis, one node on bolt; docs/performance.md)

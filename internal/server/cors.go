@@ -26,9 +26,11 @@ const corsMaxAge = 2 * 60 * 60
 // Methods and headers are connect-go's lists for its three protocols: GET
 // and POST; Content-Type, the Connect headers (Connect-Protocol-Version,
 // Connect-Timeout-Ms) and the gRPC-Web ones (X-Grpc-Web, X-User-Agent,
-// Grpc-Timeout); and the gRPC-Web status headers a page must be able to read
-// (Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin). No credentials:
-// the server uses no cookies.
+// Grpc-Timeout), plus Authorization, which carries the session token
+// (docs/SECURITY.md, "Authentication"); and the gRPC-Web status headers a
+// page must be able to read (Grpc-Status, Grpc-Message,
+// Grpc-Status-Details-Bin). No credentials in the CORS sense: the server
+// uses no cookies, and a page sends its token itself.
 func withCORS(h http.Handler, origins []string) http.Handler {
 	if len(origins) == 0 {
 		return h
@@ -36,7 +38,7 @@ func withCORS(h http.Handler, origins []string) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: connectcors.AllowedHeaders(),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         corsMaxAge,
 	}).Handler(h)

@@ -40,6 +40,7 @@ import (
 	spartanredis "github.com/spartan-messenger/spartan/internal/redis"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
 	"github.com/spartan-messenger/spartan/internal/streamflush"
+	"github.com/spartan-messenger/spartan/internal/webui"
 )
 
 // shutdownGrace is how long in-flight calls get to finish on shutdown.
@@ -200,6 +201,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(spartanv1connect.ChatServiceName)))
+	mux.Handle(webui.Pattern, webui.Handler()) // the browser client at GET /
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)

@@ -79,6 +79,13 @@ def every_call(stub, metadata, user: str) -> Dict[str, Outcome]:
             timeout=WAIT,
             metadata=metadata,
         ),
+        "SendMsgStream": lambda: list(
+            stub.SendMsgStream(
+                iter([pb.SendMsgRequest(user=user, receiver="charlie", payload=f"I am not really {user}".encode())]),
+                timeout=WAIT,
+                metadata=metadata,
+            )
+        ),
         "ReceiveMsg": lambda: first_message(
             stub.ReceiveMsg(pb.Message(receiver=user), timeout=WAIT, metadata=metadata)
         ),
