@@ -47,6 +47,37 @@ func TestKeyChangeWarning(t *testing.T) {
 	}
 }
 
+// TestKeyChangedWhileApart: a key on file from before is checked when the
+// chat opens; bob's new key, made while the two did not chat (nobody was
+// told), is warned of and used, so bob reads what alice sends.
+func TestKeyChangedWhileApart(t *testing.T) {
+	t.Parallel()
+	keys := t.TempDir()
+	first, _ := startServer(t)
+	chatting(t, first, "alice", "bob")
+	old := newPeer(t, first, "bob")
+	alice := startCLI(t, "alice", "-server", first, "-key-dir", keys)
+	alice.typeLine(t, "bob")
+	alice.screen.Expect(t, wait, "[alice] > ")
+	old.say(t, "alice", "before")
+	alice.screen.Expect(t, wait, "[bob] before\n")
+	alice.typeLine(t, "/quit")
+	alice.wantExit(t, 0)
+
+	// Another server, where bob set up again, with a new key, before the
+	// two chat there: no KEY_PUBLISHED reaches alice.
+	second, _ := startServer(t)
+	renewed := newPeer(t, second, "bob")
+	alice = startCLI(t, "alice", "-server", second, "-key-dir", keys)
+	alice.typeLine(t, "bob")
+	alice.screen.Expect(t, wait, "[Spartan] WARNING: bob's encryption key has changed (was "+old.crypto.Fingerprint()+", now "+renewed.crypto.Fingerprint()+")")
+	alice.typeLine(t, "after")
+	if _, err := renewed.AnswerChat(t.Context(), "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	wantTexts(t, renewed.texts(t), "[alice] after")
+}
+
 // TestUnreadableMessagesWarnInPlace: a tampered payload, an unknown scheme,
 // an unknown encryption and plaintext each show as a clear line, and the
 // CLI carries on to the next message.

@@ -46,6 +46,11 @@ func (a *app) keyMissing(ctx context.Context, user string) bool {
 		return true
 	}
 	if _, ok := a.keys.Contact(user); ok {
+		// The key on file may be old: a peer who set up Spartan again while
+		// the two were not chatting was announced to nobody here. Asking at
+		// the chat's start warns of a change (onChange); failing to ask
+		// leaves the key on file.
+		_, _ = a.crypto.Refresh(ctx, user)
 		return false
 	}
 	if _, err := a.crypto.Refresh(ctx, user); errors.Is(err, spartan.ErrNoKey) {
