@@ -977,10 +977,21 @@ class ChatApp:
 
     def key_missing(self, user: str) -> bool:
         """Whether ``user`` has no key, so that messages to them wait in
-        outbox.json; it learns their key when there is one. console.lock is held."""
+        outbox.json; it learns their key when there is one, and checks a key on
+        file against the server's (a warning if it changed). console.lock is held."""
         if user in self.key_wait:
             return True
-        if self.e2e is None or self.keys.contact(user) is not None:
+        if self.e2e is None:
+            return False
+        if self.keys.contact(user) is not None:
+            # The key on file may be old: a peer who set up Spartan again while
+            # the two were not chatting was announced to nobody here. Asking at
+            # the chat's start warns of a change (key_changed, through refresh);
+            # failing to ask leaves the key on file.
+            try:
+                self.e2e.refresh(user)
+            except (NoKeyError, SpartanError, KeyStoreError, ValueError):
+                pass
             return False
         try:
             self.e2e.refresh(user)

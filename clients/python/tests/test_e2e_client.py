@@ -300,6 +300,43 @@ def test_a_changed_key_is_warned_about_and_old_messages_still_open(server, clien
         quit_(proc)
 
 
+def test_a_key_changed_while_apart_is_warned_about_when_the_chat_opens(
+    server, start_server, client_py, clients, key_dir, inbox
+):
+    """bob sets up again (a new key directory) and, on another server, publishes
+    his new key before the two chat there: no MESSAGE_TYPE_KEY_PUBLISHED reaches
+    alice. Her client.py, with the same key directory, checks the key on file as
+    the chat opens: it warns, and seals for the new key, so bob reads what she sends."""
+    bob = clients("bob", server)
+    bob.request_chat("alice")
+    alice = client_py("alice", server.target)
+    accept(alice, "bob")
+    bob.e2e.send_text("alice", "before")
+    alice.expect("[bob] before\n")
+    quit_(alice)
+    old = fingerprint_of(key_dir("bob"))
+    contact = json.loads((key_dir("alice") / CONTACTS_FILE).read_text())["contacts"]["bob"]
+    assert e2e.fingerprint(base64.b64decode(contact["public_key"])) == old
+
+    shutil.rmtree(key_dir("bob"))
+    second = start_server()
+    bob = clients("bob", second)  # a new key, published before any chat there
+    new = fingerprint_of(key_dir("bob"))
+    assert new != old
+    alice = client_py("alice", second.target)
+    alice.expect(CHOOSE)
+    alice.send("bob")
+    alice.expect(READY.format("bob"))
+    alice.expect(changed_warning("bob", old, new))
+    type_line(alice, "alice", "after")
+    bob.answer_chat("alice", accept=True)
+    request, msg = inbox(bob).take(2)
+    assert request.type == pb.MESSAGE_TYPE_CHAT_REQUEST
+    assert (msg.type, msg.sender, bob.open(msg).text) == (pb.MESSAGE_TYPE_TEXT, "alice", "after")
+    assert alice.out.text.count("WARNING") == 1, alice.describe()
+    quit_(alice)
+
+
 # -- what arrives ---------------------------------------------------------------------------------
 
 
