@@ -184,9 +184,16 @@ test-web: build web-deps chromium
 test: lint checkgenerate checkweb test-go fuzz vulncheck test-python test-web
 
 ## bench: the Go benchmarks (BenchmarkCluster runs the built server binaries:
-## one node and three nodes on Redis, one node on bolt; docs/performance.md)
+## one node and three nodes on Redis, one node on bolt; docs/performance.md),
+## then spartan-bench -short (under 3 minutes), which rewrites the generated
+## tables of docs/PERFORMANCE.md and docs/bench-latency.svg;
+## `make bench BENCH=-long` for the long run (10 s windows, 3 runs)
+BENCH ?= -short
 bench: build redis
 	TEST_SPARTAN_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchmem ./...
+	@echo "==> spartan-bench $(BENCH): docs/PERFORMANCE.md, docs/bench-latency.svg"
+	@$(GO) build -o $(BIN)/ ./cmd/spartan-bench
+	$(BIN)/spartan-bench $(BENCH) -server-bin $(BIN)/spartan-server -md docs/PERFORMANCE.md -svg docs/bench-latency.svg
 
 clean:
 	rm -rf $(BIN) $(VENV)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
+	"github.com/spartan-messenger/spartan/internal/procstat"
 	"github.com/spartan-messenger/spartan/internal/redistest"
 )
 
@@ -345,77 +345,34 @@ func redisClient(tb testing.TB, redis *redistest.Server) *goredis.Client {
 }
 
 // procCPU is the CPU time, user and system, that process pid has used, in
-// seconds: utime and stime, fields 14 and 15 of /proc/PID/stat, in clock
-// ticks.
+// seconds (internal/procstat: utime and stime of /proc/PID/stat).
 func procCPU(tb testing.TB, pid, hz int) float64 {
 	tb.Helper()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		tb.Fatalf("CPU time of process %d: %v (this benchmark needs Linux's /proc)", pid, err)
 	}
-	// The command name, field 2, is in parentheses and may hold spaces.
-	i := bytes.LastIndexByte(raw, ')')
-	if i < 0 {
-		tb.Fatalf("/proc/%d/stat: %q", pid, raw)
-	}
-	fields := strings.Fields(string(raw[i+1:])) // from field 3, state
-	if len(fields) < 13 {
-		tb.Fatalf("/proc/%d/stat: %q", pid, raw)
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			tb.Fatalf("/proc/%d/stat: %v", pid, err)
-		}
-		ticks += n
+	ticks, err := procstat.ParseStatTicks(raw)
+	if err != nil {
+		tb.Fatalf("process %d: %v", pid, err)
 	}
 	return float64(ticks) / float64(hz)
 }
 
-// machineCPU is the time all CPUs have been busy, in seconds: the first
-// line of /proc/stat less idle and iowait (guest time is in user already).
+// machineCPU is the time all CPUs have been busy, in seconds
+// (internal/procstat: /proc/stat less idle and iowait).
 func machineCPU(tb testing.TB, hz int) float64 {
 	tb.Helper()
-	raw, err := os.ReadFile("/proc/stat")
+	busy, err := procstat.Reader{Hz: hz}.MachineBusy()
 	if err != nil {
-		tb.Fatalf("busy CPU time: %v", err)
+		tb.Fatal(err)
 	}
-	line, _, _ := strings.Cut(string(raw), "\n")
-	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	if len(fields) < 9 || fields[0] != "cpu" {
-		tb.Fatalf("/proc/stat starts %q", line)
-	}
-	var busy int64
-	for i, f := range fields[1:9] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			tb.Fatalf("/proc/stat: %q: %v", line, err)
-		}
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return float64(busy) / float64(hz)
+	return busy
 }
 
-// clockTicks is sysconf(_SC_CLK_TCK), the unit of /proc/PID/stat's times,
-// which the kernel passes every process as AT_CLKTCK in its auxiliary
-// vector; 100 (and false) if that cannot be read.
-func clockTicks() (int, bool) {
-	const atClkTck = 17
-	raw, err := os.ReadFile("/proc/self/auxv")
-	if err != nil {
-		return 100, false
-	}
-	for i := 0; i+16 <= len(raw); i += 16 { // pairs of 64-bit words
-		key, val := binary.NativeEndian.Uint64(raw[i:]), binary.NativeEndian.Uint64(raw[i+8:])
-		if key == atClkTck && val > 0 {
-			return int(val), true
-		}
-	}
-	return 100, false
-}
+// clockTicks is sysconf(_SC_CLK_TCK), the unit of /proc/PID/stat's times;
+// 100 (and false) if it cannot be read.
+func clockTicks() (int, bool) { return procstat.ClockTicks() }
 
 // startProfiles asks each node for a CPU profile of the next d, when
 // -cluster.cpuprofile names a directory, and writes them there as
