@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -15,10 +16,14 @@ import (
 // stream ended before the server took it: it may be sent again.
 var errNotProcessed = errors.New("the stream of sends ended before this message")
 
-// sendPipe sends a Client's messages: one at a time with SendMsg, and, while
+// streamIdle is how long a stream of sends stays open with nothing in
+// flight: a busy sender whose sends pause for a moment keeps it.
+const streamIdle = 2 * time.Second
+
+// sendPipe sends a Client's messages: one at a time with SendMsg, and, once
 // more than one is in flight, on one SendMsgStream that they share, which
 // costs the server far less per message than a call each. The stream closes
-// when no send is in flight.
+// when no send has been in flight for streamIdle.
 type sendPipe struct {
 	c     *Client
 	unary bool // WithUnarySend: never a stream
@@ -26,6 +31,7 @@ type sendPipe struct {
 	mu       sync.Mutex
 	inflight int         // sends in progress
 	cur      *sendStream // the open stream, nil when none
+	idle     *time.Timer // closes cur when nothing is in flight
 	refused  bool        // the server has no SendMsgStream: unary only
 }
 
@@ -33,6 +39,10 @@ type sendPipe struct {
 func (p *sendPipe) send(ctx context.Context, req *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
 	p.mu.Lock()
 	p.inflight++
+	if p.idle != nil {
+		p.idle.Stop()
+		p.idle = nil
+	}
 	var s *sendStream
 	if !p.unary && !p.refused && (p.inflight > 1 || p.cur != nil) {
 		if p.cur == nil {
@@ -51,18 +61,27 @@ func (p *sendPipe) send(ctx context.Context, req *spartanv1.SendMsgRequest) (*sp
 	return p.c.sendUnary(ctx, req)
 }
 
-// done ends a send; the last one in flight closes the stream.
+// done ends a send; when none is left in flight, the stream closes after
+// streamIdle unless another starts.
 func (p *sendPipe) done() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.inflight--
-	var idle *sendStream
-	if p.inflight == 0 {
-		idle, p.cur = p.cur, nil
+	if p.inflight > 0 || p.cur == nil {
+		return
 	}
-	p.mu.Unlock()
-	if idle != nil {
-		idle.closeRequests()
-	}
+	s := p.cur
+	p.idle = time.AfterFunc(streamIdle, func() {
+		p.mu.Lock()
+		closing := p.inflight == 0 && p.cur == s
+		if closing {
+			p.cur = nil
+		}
+		p.mu.Unlock()
+		if closing {
+			s.closeRequests()
+		}
+	})
 }
 
 // open opens a stream of sends on the server in use.

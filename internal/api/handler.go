@@ -96,27 +96,29 @@ func (h *Handler) SendMsg(ctx context.Context, req *connect.Request[spartanv1.Se
 
 // send stores and delivers one message, to a receiver or to a group.
 func (h *Handler) send(ctx context.Context, m *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
+	res, err := h.sendBatch(ctx, m.GetUser(), []*spartanv1.SendMsgRequest{m})
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// sendBatch stores and delivers user's messages in one store transaction
+// (chat.Service.SendBatch): it answers a prefix of msgs, all of them or
+// those before the first refused, whose refusal is the error.
+func (h *Handler) sendBatch(ctx context.Context, user string, msgs []*spartanv1.SendMsgRequest) ([]*spartanv1.SendMsgResponse, error) {
 	// payload and encryption are the clients' business (docs/SECURITY.md):
 	// the server checks the payload's size, and keeps both as they came.
-	if m.GetGroup() != "" {
-		if m.GetReceiver() != "" {
-			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("a message goes to a receiver or to a group, not both"))
-		}
-		ev, err := h.core.Post(ctx, m.GetUser(), m.GetGroup(), m.GetPayload(), int32(m.GetEncryption()), m.GetClientMsgId())
-		if err != nil {
-			return nil, h.fail(ctx, err)
-		}
-		return &spartanv1.SendMsgResponse{Id: ev.ID, SentTime: timestamppb.New(ev.SentAt)}, nil
+	out := make([]chat.Outgoing, len(msgs))
+	for i, m := range msgs {
+		out[i] = chat.Outgoing{Receiver: m.GetReceiver(), Group: m.GetGroup(), Payload: m.GetPayload(), Encryption: int32(m.GetEncryption()), ClientID: m.GetClientMsgId()}
 	}
-	ev, pending, err := h.core.Send(ctx, m.GetUser(), m.GetReceiver(), m.GetPayload(), int32(m.GetEncryption()), m.GetClientMsgId())
-	if err != nil {
-		return nil, h.fail(ctx, err)
+	sent, err := h.core.SendBatch(ctx, user, out)
+	res := make([]*spartanv1.SendMsgResponse, len(sent))
+	for i, s := range sent {
+		res[i] = &spartanv1.SendMsgResponse{Id: s.Event.ID, SentTime: timestamppb.New(s.Event.SentAt), Pending: s.Pending}
 	}
-	return &spartanv1.SendMsgResponse{
-		Id:       ev.ID,
-		SentTime: timestamppb.New(ev.SentAt),
-		Pending:  pending,
-	}, nil
+	return res, h.fail(ctx, err)
 }
 
 // ReceiveMsg streams the receiver's inbox after the request's seq, then live.

@@ -197,7 +197,7 @@ func (s *Service) CreateGroup(ctx context.Context, user, name string, members []
 	switch {
 	case !groupNameRE.MatchString(name):
 		return Group{}, Errorf(CodeInvalid, "the group name %q is not allowed: use 1 to 64 letters, digits, '_', '.' or '-'", quoteInput(name))
-	case s.known[name]:
+	case s.isUser(name):
 		return Group{}, Errorf(CodeAlreadyExists, "%q is a user's name; a group needs another", name)
 	}
 	g := Group{Name: name, Members: []Member{{User: user}}}
@@ -378,68 +378,62 @@ func (s *Service) GetGroup(ctx context.Context, user, name string) (Group, error
 // which gives every post its place in the one order, and in the inbox of
 // every other member. With a clientID, a repeat stores nothing (as Send).
 func (s *Service) Post(ctx context.Context, user, name string, payload []byte, encryption int32, clientID string) (Event, error) {
-	if err := s.checkUser("user", user); err != nil {
-		return Event{}, err
-	}
-	if err := s.checkPayload(user, name, payload); err != nil {
-		return Event{}, err
-	}
-	if err := checkClientID(clientID); err != nil {
-		return Event{}, err
-	}
-	ev := s.groupEvent(KindText, user, "", name, "")
-	ev.Payload, ev.Encryption, ev.ClientID = payload, encryption, clientID
-	var out Event
-	err := s.update(ctx, func(w *writer) error {
-		g, _, err := s.memberOf(w.tx, user, name)
-		if err != nil {
-			return err
-		}
-		if prev, ok, err := repeated(w.tx, user, clientID, name); err != nil || ok {
-			out = Event{ID: prev.ID, SentAt: prev.SentAt, Kind: KindText, Sender: user, Group: name, ClientID: clientID}
-			return err
-		}
-		if err := w.ensureEpoch(); err != nil {
-			return err
-		}
-		log := GroupLog(name)
-		logs := []string{log}
-		for _, m := range g.Members {
-			if m.User != user {
-				logs = append(logs, InboxLog(m.User))
-			}
-		}
-		if err := prefetchHeads(w.tx, logs); err != nil {
-			return fmt.Errorf("heads of %s's members: %w", name, err)
-		}
-		seq, err := w.tx.Append(log, ev)
-		if err != nil {
-			return fmt.Errorf("append to %s: %w", log, err)
-		}
-		if err := w.retain(log, seq, ""); err != nil {
-			return err
-		}
-		for _, m := range g.Members {
-			if m.User == user {
-				continue
-			}
-			c := ev
-			c.Receiver = m.User
-			if err := w.toInbox(c); err != nil {
-				return err
-			}
-		}
-		w.touch(g.Names()...)
-		out = ev
-		if clientID != "" {
-			return w.rememberSent(user, clientID, sent{ID: ev.ID, SentAt: ev.SentAt, Receiver: name})
-		}
-		return nil
-	})
+	out, err := s.SendBatch(ctx, user, []Outgoing{{Group: name, Payload: payload, Encryption: encryption, ClientID: clientID}})
 	if err != nil {
-		return Event{}, fmt.Errorf("post %s->%s: %w", user, name, err)
+		return Event{}, err
 	}
-	return out, nil
+	return out[0].Event, nil
+}
+
+// post appends ev, a text of ev.Sender's, to the group ev.Group's log and
+// a copy to every other member's inbox, unless its client id says it was
+// posted already: then it returns the first answer.
+func (w *writer) post(ev Event) (Sent, error) {
+	user, name, clientID := ev.Sender, ev.Group, ev.ClientID
+	g, _, err := w.s.memberOf(w.tx, user, name)
+	if err != nil {
+		return Sent{}, err
+	}
+	if prev, ok, err := repeated(w.tx, user, clientID, name); err != nil || ok {
+		return Sent{Event: Event{ID: prev.ID, SentAt: prev.SentAt, Kind: KindText, Sender: user, Group: name, ClientID: clientID}}, err
+	}
+	if err := w.ensureEpoch(); err != nil {
+		return Sent{}, err
+	}
+	log := GroupLog(name)
+	logs := []string{log}
+	for _, m := range g.Members {
+		if m.User != user {
+			logs = append(logs, InboxLog(m.User))
+		}
+	}
+	if err := prefetchHeads(w.tx, logs); err != nil {
+		return Sent{}, fmt.Errorf("heads of %s's members: %w", name, err)
+	}
+	seq, err := w.tx.Append(log, ev)
+	if err != nil {
+		return Sent{}, fmt.Errorf("append to %s: %w", log, err)
+	}
+	if err := w.retain(log, seq, ""); err != nil {
+		return Sent{}, err
+	}
+	for _, m := range g.Members {
+		if m.User == user {
+			continue
+		}
+		c := ev
+		c.Receiver = m.User
+		if err := w.toInbox(c); err != nil {
+			return Sent{}, err
+		}
+	}
+	w.touch(g.Names()...)
+	if clientID != "" {
+		if err := w.rememberSent(user, clientID, sent{ID: ev.ID, SentAt: ev.SentAt, Receiver: name}); err != nil {
+			return Sent{}, err
+		}
+	}
+	return Sent{Event: ev}, nil
 }
 
 // SealedKey is a sender key sealed for one member of a group.

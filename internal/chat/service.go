@@ -50,7 +50,7 @@ type Options struct {
 // Service is the chat core. It is safe for concurrent use.
 type Service struct {
 	opts   Options
-	known  map[string]bool
+	known  map[string]int // the configured users, by name: their index in Options.Users
 	groups map[string]Group // the configured ones
 	store  Store
 
@@ -80,9 +80,9 @@ func NewService(store Store, broker Broker, presence Presence, opts Options) *Se
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	known := make(map[string]bool, len(opts.Users))
-	for _, u := range opts.Users {
-		known[u] = true
+	known := make(map[string]int, len(opts.Users))
+	for i, u := range opts.Users {
+		known[u] = i
 	}
 	return &Service{opts: opts, known: known, groups: configuredGroups(opts.Groups), store: store, broker: broker, presence: presence, streams: map[string]int{}}
 }
@@ -242,40 +242,11 @@ func (s *Service) AnswerChat(ctx context.Context, user, peer string, accept bool
 // id the sender's client gave the message), a repeat of a send already
 // stored returns the first result and stores nothing (see SendWindow).
 func (s *Service) Send(ctx context.Context, user, receiver string, payload []byte, encryption int32, clientID string) (Event, bool, error) {
-	if err := s.checkRoles(user, "receiver", receiver); err != nil {
-		return Event{}, false, err
-	}
-	if err := s.checkPayload(user, receiver, payload); err != nil {
-		return Event{}, false, err
-	}
-	if err := checkClientID(clientID); err != nil {
-		return Event{}, false, err
-	}
-	ev := s.event(KindText, user, receiver, "", payload, encryption)
-	ev.ClientID = clientID
-	var (
-		out     Event
-		pending bool
-	)
-	err := s.update(ctx, func(w *writer) error {
-		if prev, ok, err := repeated(w.tx, user, clientID, receiver); err != nil || ok {
-			out, pending = Event{ID: prev.ID, SentAt: prev.SentAt, Kind: KindText, Sender: user, Receiver: receiver, ClientID: clientID}, prev.Pending
-			return err
-		}
-		var err error
-		if pending, err = w.send(ev); err != nil {
-			return err
-		}
-		out = ev
-		if clientID != "" {
-			return w.rememberSent(user, clientID, sent{ID: ev.ID, SentAt: ev.SentAt, Pending: pending, Receiver: receiver})
-		}
-		return nil
-	})
+	out, err := s.SendBatch(ctx, user, []Outgoing{{Receiver: receiver, Payload: payload, Encryption: encryption, ClientID: clientID}})
 	if err != nil {
-		return Event{}, false, fmt.Errorf("send %s->%s: %w", user, receiver, err)
+		return Event{}, false, err
 	}
-	return out, pending, nil
+	return out[0].Event, out[0].Pending, nil
 }
 
 // checkPayload checks the size of a payload from user to receiver (a user
@@ -400,7 +371,7 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 	}
 	// The presence this stream has told, per user; nobody yet, so the first
 	// call tells everyone's.
-	shown := map[string]bool{}
+	shown := make([]told, len(s.opts.Users))
 	if err := s.presenceChanges(ctx, user, s.opts.Users, shown, yield); err != nil {
 		return err
 	}
@@ -496,23 +467,39 @@ func (s *Service) closeStream(user string) {
 	}
 }
 
+// told is what a stream has told of a user's presence.
+type told uint8
+
+const (
+	toldNothing told = iota
+	toldOffline
+	toldOnline
+)
+
 // presenceChanges yields a presence event for each of users (but the
-// receiver) whose presence differs from what shown says the stream told, or
-// that the stream has not told yet, and records it in shown.
-func (s *Service) presenceChanges(ctx context.Context, receiver string, users []string, shown map[string]bool, yield func([]Event) error) error {
+// receiver) whose presence differs from what shown (by user index) says
+// the stream told, or that the stream has not told yet, and records it in
+// shown. A byte a user: a stream of a server with thousands of users keeps
+// little.
+func (s *Service) presenceChanges(ctx context.Context, receiver string, users []string, shown []told, yield func([]Event) error) error {
 	online, err := s.presence.Online(ctx, users)
 	if err != nil {
 		return fmt.Errorf("presence for %s: %w", receiver, err)
 	}
 	var batch []Event
 	for _, u := range users {
-		if u == receiver {
+		i, ok := s.known[u]
+		if u == receiver || !ok {
 			continue
 		}
-		if told, ok := shown[u]; ok && told == online[u] {
+		now := toldOffline
+		if online[u] {
+			now = toldOnline
+		}
+		if shown[i] == now {
 			continue
 		}
-		shown[u] = online[u]
+		shown[i] = now
 		batch = append(batch, Event{Kind: KindPresence, Sender: u, Receiver: receiver, SentAt: s.opts.Now().UTC(), Online: online[u]})
 	}
 	if len(batch) == 0 {
@@ -645,13 +632,19 @@ func (s *Service) event(kind Kind, from, to, note string, payload []byte, encryp
 	}
 }
 
+// isUser says whether name is a configured user.
+func (s *Service) isUser(name string) bool {
+	_, ok := s.known[name]
+	return ok
+}
+
 func (s *Service) checkUser(role, name string) error {
 	switch {
 	case name == "":
 		return Errorf(CodeInvalid, "no %s given", role)
 	case !utf8.ValidString(name):
 		return Errorf(CodeInvalid, "the %s name is not valid UTF-8", role)
-	case !s.known[name]:
+	case !s.isUser(name):
 		return Errorf(CodeNotFound, "there is no user named %q", quoteInput(name))
 	}
 	return nil
