@@ -48,7 +48,7 @@ func TestShortRun(t *testing.T) {
 		t.Fatalf("the JSON report: %v\n%s", err, stdout.String())
 	}
 	want := map[string]bool{}
-	for _, sys := range []string{bench.SystemRelayConnect, bench.SystemRelayGRPC, "spartan-memory", "spartan-memory-unary", "spartan-bolt", bench.SystemCluster} {
+	for _, sys := range []string{bench.SystemRelayConnect, bench.SystemRelayGRPC, "spartan-memory", "spartan-memory-unary", "spartan-bolt", bench.SystemRedisNode, bench.SystemCluster} {
 		want[sys+" pairs 0"], want[sys+" pairs 0.5"] = true, true
 	}
 	for _, sys := range []string{bench.SystemRelayConnect, bench.SystemRelayGRPC, "spartan-memory"} {

@@ -121,7 +121,7 @@ func (o *Options) systemNames() []string {
 		}
 	}
 	if o.Cluster {
-		out = append(out, SystemCluster)
+		out = append(out, SystemRedisNode, SystemCluster)
 	}
 	return out
 }

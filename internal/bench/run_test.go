@@ -55,9 +55,9 @@ func TestSystemNames(t *testing.T) {
 		change func(*Options)
 		want   []string
 	}{
-		{"everything", func(*Options) {}, []string{"relay-connect", "relay-grpc", "spartan-memory", "spartan-memory-unary", "spartan-bolt", "spartan-cluster"}},
-		{"unary everywhere", func(o *Options) { o.Unary = true }, []string{"relay-connect", "relay-grpc", "spartan-memory", "spartan-bolt", "spartan-cluster"}},
-		{"bolt first, no relays", func(o *Options) { o.Relays, o.Stores = false, []string{"bolt"} }, []string{"spartan-bolt", "spartan-bolt-unary", "spartan-cluster"}},
+		{"everything", func(*Options) {}, []string{"relay-connect", "relay-grpc", "spartan-memory", "spartan-memory-unary", "spartan-bolt", "spartan-redis", "spartan-cluster"}},
+		{"unary everywhere", func(o *Options) { o.Unary = true }, []string{"relay-connect", "relay-grpc", "spartan-memory", "spartan-bolt", "spartan-redis", "spartan-cluster"}},
+		{"bolt first, no relays", func(o *Options) { o.Relays, o.Stores = false, []string{"bolt"} }, []string{"spartan-bolt", "spartan-bolt-unary", "spartan-redis", "spartan-cluster"}},
 		{"remote", func(o *Options) { o.Server = "h:1" }, []string{"relay-connect", "relay-grpc", "spartan-remote"}},
 	}
 	for _, tt := range tests {

@@ -149,7 +149,7 @@ func startSystem(ctx context.Context, o Options, name, dir string) (*system, err
 		if o.ServerPID > 0 {
 			sys.extra = []int{o.ServerPID}
 		}
-	case SystemCluster:
+	case SystemRedisNode, SystemCluster:
 		sys.kind = kindSpartan
 		redis, err := startRedis(ctx, filepath.Join(dir, "redis"))
 		if err != nil {
@@ -158,7 +158,11 @@ func startSystem(ctx context.Context, o Options, name, dir string) (*system, err
 		sys.procs = append(sys.procs, redis)
 		cfg := ServerConfigFor(o, "redis")
 		cfg.RedisURL = "redis://" + redis.addr + "/0"
-		for i := range 3 {
+		nodes := 3
+		if name == SystemRedisNode {
+			nodes = 1
+		}
+		for i := range nodes {
 			p, err := startServer(ctx, o.ServerBin, filepath.Join(dir, "node"+strconv.Itoa(i)), fmt.Sprintf("spartan-server node %d", i), cfg)
 			if err != nil {
 				return fail(err)
@@ -186,6 +190,9 @@ func startSystem(ctx context.Context, o Options, name, dir string) (*system, err
 const (
 	// SystemCluster is three spartan-server nodes sharing one redis-server.
 	SystemCluster = "spartan-cluster"
+	// SystemRedisNode is one spartan-server on a redis-server: what a node
+	// of the cluster does alone.
+	SystemRedisNode = "spartan-redis"
 	// SystemRemote is a spartan-server the bench did not start (-server).
 	SystemRemote = "spartan-remote"
 	// systemStorePrefix names one spartan-server on a store:

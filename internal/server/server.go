@@ -38,6 +38,7 @@ import (
 	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/metrics"
 	spartanredis "github.com/spartan-messenger/spartan/internal/redis"
+	"github.com/spartan-messenger/spartan/internal/readbuf"
 	"github.com/spartan-messenger/spartan/internal/rpccache"
 	"github.com/spartan-messenger/spartan/internal/streamflush"
 	"github.com/spartan-messenger/spartan/internal/webui"
@@ -293,6 +294,8 @@ func (s *Server) Listen() error {
 	if s.cfg.Limits.ConnsPerAddress > 0 {
 		ln = newLimitListener(ln, s.cfg.Limits.ConnsPerAddress, s.log)
 	}
+	// HTTP/2 frames read in one system call a burst, not two a frame.
+	ln = readbuf.Listener(ln)
 	if err := s.listenAdmin(); err != nil {
 		_ = ln.Close()
 		return err

@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fractions  = fs.String("fractions", "", "paced loads as parts of full speed, comma-separated (default: the preset's)")
 		stores     = fs.String("stores", "memory,bolt", "stores of the one-node servers; the first also runs the group and idle workloads")
 		relays     = fs.Bool("relays", true, "run the baselines: the bare relay on connect-go and on grpc-go")
-		cluster    = fs.Bool("cluster", true, "run three nodes sharing one redis-server")
+		cluster    = fs.Bool("cluster", true, "run one node on a redis-server, then three nodes sharing one")
 		unary      = fs.Bool("unary", false, "Spartan clients send every message with a unary SendMsg (spartan.WithUnarySend), never on the send stream")
 		unaryToo   = fs.Bool("unary-too", true, "also run the first store's server with unary-only clients (a spartan-memory-unary row)")
 		shortRun   = fs.Bool("short", false, "the short run of make bench: 3 s windows, 1 run")
