@@ -31,7 +31,7 @@ LINT      := $(BIN)/golangci-lint
 HEARTBEAT  := bash $(CURDIR)/tools/heartbeat
 FOREGROUND := bash $(CURDIR)/tools/foreground
 
-.PHONY: run cluster build tools redis generate checkgenerate lint test test-go fuzz vulncheck test-python bench venv clean web-deps web checkweb chromium test-web
+.PHONY: run cluster build tools redis generate checkgenerate lint test test-go fuzz vulncheck test-python bench bench-go venv clean web-deps web checkweb chromium test-web
 
 ## run: start the server on port 3000 with ./config.yaml (embedded defaults without it)
 # The server runs as the terminal's foreground job (tools/foreground), so
@@ -183,17 +183,20 @@ test-web: build web-deps chromium
 ## test: set up and run every check and test
 test: lint checkgenerate checkweb test-go fuzz vulncheck test-python test-web
 
-## bench: the Go benchmarks (BenchmarkCluster runs the built server binaries:
-## one node and three nodes on Redis, one node on bolt; docs/performance.md),
-## then spartan-bench -short (under 3 minutes), which rewrites the generated
-## tables of docs/PERFORMANCE.md and docs/bench-latency.svg;
-## `make bench BENCH=-long` for the long run (10 s windows, 3 runs)
+## bench: spartan-bench -short (under 3 minutes): the whole product against a
+## bare relay in the same run; rewrites the generated tables of
+## docs/PERFORMANCE.md and docs/bench-latency.svg. `make bench BENCH=-long`
+## for the long run (10 s windows, 3 runs, a group of 1,000: ~25 minutes)
 BENCH ?= -short
 bench: build redis
-	TEST_SPARTAN_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchmem ./...
 	@echo "==> spartan-bench $(BENCH): docs/PERFORMANCE.md, docs/bench-latency.svg"
-	@$(GO) build -o $(BIN)/ ./cmd/spartan-bench
 	$(BIN)/spartan-bench $(BENCH) -server-bin $(BIN)/spartan-server -md docs/PERFORMANCE.md -svg docs/bench-latency.svg
+
+## bench-go: the component benchmarks (go test -bench; BenchmarkCluster runs
+## the built server binaries: one node and three nodes on Redis, one node on
+## bolt; docs/benchmarks.md)
+bench-go: build redis
+	TEST_SPARTAN_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf $(BIN) $(VENV)

@@ -54,7 +54,7 @@ const clusterPayload = 64
 // time (utime+stime) of every server process, of redis-server (INFO cpu)
 // and of this process, the load driver, and logs Redis's commands per
 // message. An op is one delivered message: ns/op is the window over them.
-// docs/performance.md has the figures and what follows from them.
+// docs/benchmarks.md has the figures and what follows from them.
 func BenchmarkCluster(b *testing.B) {
 	b.Setenv("TEST_SPARTAN_BIN", serverBin(b)) // built once, for every node
 	setups := []struct {

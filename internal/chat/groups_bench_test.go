@@ -19,7 +19,7 @@ import (
 // BenchmarkGroupPost measures one post to a group of 200 and of 1,000
 // members on each store: the group's log, and a copy in every other
 // member's inbox, in one transaction. ns/member is the cost each member
-// adds (docs/performance.md).
+// adds (docs/benchmarks.md).
 func BenchmarkGroupPost(b *testing.B) {
 	stores := []struct {
 		name string
