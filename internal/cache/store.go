@@ -47,7 +47,7 @@ func New(next chat.Store, opts Options) (*Store, error) {
 	// A cached tail holds at least one event, so there are never more tails
 	// than MaxEntries: the LRU's own bound never bites before ours.
 	lru, err := simplelru.NewLRU(opts.MaxEntries, func(_ string, t *tail) {
-		s.entries -= len(t.events)
+		s.entries -= t.events.Len()
 		s.bytes -= t.bytes
 	})
 	if err != nil {
@@ -60,17 +60,18 @@ func New(next chat.Store, opts Options) (*Store, error) {
 // Update runs fn in the wrapped store's Update and, once that has committed,
 // adds the events fn appended to the cached tails.
 func (s *Store) Update(ctx context.Context, fn func(tx chat.Tx) error) error {
-	var rec *recorder
+	rec := recorders.Get().(*recorder)
+	defer rec.release()
 	err := s.next.Update(ctx, func(tx chat.Tx) error {
 		// The wrapped store may run fn more than once: only the last run,
 		// the one committed, counts.
-		rec = &recorder{Tx: tx}
+		rec.reset(tx)
 		return fn(rec)
 	})
 	if err != nil {
 		return err
 	}
-	if rec != nil && (len(rec.appended) > 0 || len(rec.trims) > 0) {
+	if len(rec.appended) > 0 || len(rec.trims) > 0 {
 		s.mu.Lock()
 		for _, a := range rec.appended {
 			s.addLocked(a.log, a.ev)
@@ -113,6 +114,26 @@ type recorder struct {
 	chat.Tx
 	appended []appended
 	trims    map[string]uint64
+}
+
+// recorders are reused from Update to Update: a busy server's batches
+// would otherwise grow a new list of appended events each time.
+var recorders = sync.Pool{New: func() any { return new(recorder) }}
+
+// reset makes r a recorder of tx with nothing recorded.
+func (r *recorder) reset(tx chat.Tx) {
+	clear(r.appended) // no payload outlives its Update here
+	r.appended = r.appended[:0]
+	clear(r.trims)
+	r.Tx = tx
+}
+
+// release gives r back for another Update, unless it grew too large to keep.
+func (r *recorder) release() {
+	r.reset(nil)
+	if cap(r.appended) <= 1024 {
+		recorders.Put(r)
+	}
 }
 
 // Trim trims the wrapped store's log and remembers it for the cached tail.
@@ -273,7 +294,7 @@ func (s *Store) fill(log string, evs []chat.Event) {
 	}
 	t := newTail(evs)
 	s.lru.Add(log, t)
-	s.entries += len(t.events)
+	s.entries += t.events.Len()
 	s.bytes += t.bytes
 	s.enforceLocked()
 }
@@ -294,7 +315,7 @@ func (s *Store) addLocked(log string, ev chat.Event) {
 			s.entries++
 			s.bytes += int64(ev.Size())
 		}
-		if over := len(t.events) - s.opts.MessagesPerLog; over > 0 {
+		if over := t.events.Len() - s.opts.MessagesPerLog; over > 0 {
 			s.entries -= over
 			s.bytes -= t.dropFront(over)
 		}
@@ -318,14 +339,14 @@ func (s *Store) enforceLocked() {
 	for s.entries > s.opts.MaxEntries || s.bytes > s.opts.MaxBytes {
 		if s.lru.Len() > 1 {
 			_, t, _ := s.lru.RemoveOldest()
-			s.evictions.Add(uint64(len(t.events)))
+			s.evictions.Add(uint64(t.events.Len()))
 			continue
 		}
 		log, t, ok := s.lru.GetOldest()
 		if !ok {
 			return
 		}
-		if len(t.events) == 1 {
+		if t.events.Len() == 1 {
 			s.lru.Remove(log)
 			s.evictions.Add(1)
 			continue

@@ -1,13 +1,16 @@
 package cache
 
-import "github.com/spartan-messenger/spartan/internal/chat"
+import (
+	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/window"
+)
 
 // tail is the cached end of one log: events with consecutive sequence
 // numbers, exactly as the wrapped store holds them, oldest first. Events in
 // it are never changed in place; a tail only grows at the end and is trimmed
-// at the front.
+// at the front, in the array it has (internal/window).
 type tail struct {
-	events []chat.Event
+	events window.Window[chat.Event]
 	bytes  int64
 	// ahead holds committed events past a gap after last(), until the
 	// event of the gap arrives. They are few (a gap is as long as the
@@ -17,20 +20,20 @@ type tail struct {
 }
 
 func newTail(evs []chat.Event) *tail {
-	t := &tail{events: make([]chat.Event, 0, len(evs))}
+	t := &tail{}
 	for i := range evs {
 		t.push(evs[i])
 	}
 	return t
 }
 
-func (t *tail) first() uint64 { return t.events[0].Seq }
+func (t *tail) first() uint64 { return t.events.Items()[0].Seq }
 
-func (t *tail) last() uint64 { return t.events[len(t.events)-1].Seq }
+func (t *tail) last() uint64 { return t.events.Items()[t.events.Len()-1].Seq }
 
 // push adds ev, whose Seq must follow last().
 func (t *tail) push(ev chat.Event) {
-	t.events = append(t.events, ev)
+	t.events.Append(ev)
 	t.bytes += int64(ev.Size())
 }
 
@@ -55,16 +58,11 @@ func (t *tail) takeAhead(seq uint64) (chat.Event, bool) {
 // dropFront removes the n oldest events and returns the bytes they held.
 func (t *tail) dropFront(n int) int64 {
 	var freed int64
-	for i := range n {
-		freed += int64(t.events[i].Size())
-		t.events[i] = chat.Event{}
+	for _, ev := range t.events.Items()[:n] {
+		freed += int64(ev.Size())
 	}
-	t.events = t.events[n:]
+	t.events.DropFront(n)
 	t.bytes -= freed
-	if cap(t.events) > 2*len(t.events)+16 {
-		// Let the dropped part of the array go.
-		t.events = append(make([]chat.Event, 0, 2*len(t.events)), t.events...)
-	}
 	return freed
 }
 
@@ -76,6 +74,6 @@ func (t *tail) slice(first, last uint64) []chat.Event {
 	}
 	base := t.first()
 	out := make([]chat.Event, last-first+1)
-	copy(out, t.events[first-base:last-base+1])
+	copy(out, t.events.Items()[first-base:last-base+1])
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/spartan-messenger/spartan/internal/chat"
+	"github.com/spartan-messenger/spartan/internal/window"
 )
 
 // Store is a chat.Store in memory. Transactions are serialised by a lock;
@@ -17,17 +18,18 @@ type Store struct {
 }
 
 // mlog is one log: its events from sequence number first on (those before
-// were trimmed).
+// were trimmed). A log trimmed as it grows keeps its array
+// (internal/window).
 type mlog struct {
 	first  uint64
-	events []chat.Event
+	events window.Window[chat.Event]
 }
 
 func (l *mlog) head() uint64 {
 	if l == nil {
 		return 0
 	}
-	return l.first + uint64(len(l.events)) - 1
+	return l.first + uint64(l.events.Len()) - 1
 }
 
 // trim drops the events before seq, releasing their memory.
@@ -35,13 +37,9 @@ func (l *mlog) trim(before uint64) {
 	if before <= l.first {
 		return
 	}
-	n := min(before-l.first, uint64(len(l.events)))
-	clear(l.events[:n]) // the backing array no longer holds their payloads
-	l.events = l.events[n:]
+	n := min(before-l.first, uint64(l.events.Len()))
+	l.events.DropFront(int(n))
 	l.first += n
-	if len(l.events) == 0 {
-		l.events = nil // and the array itself goes
-	}
 }
 
 // NewStore returns an empty Store.
@@ -72,10 +70,10 @@ func (s *Store) Update(ctx context.Context, fn func(tx chat.Tx) error) error {
 			l = &mlog{first: 1}
 			s.logs[name] = l
 		}
-		if len(l.events) == 0 {
+		if l.events.Len() == 0 {
 			l.first = evs[0].Seq
 		}
-		l.events = append(l.events, evs...)
+		l.events.Append(evs...)
 	}
 	for name, before := range tx.trims {
 		if l := s.logs[name]; l != nil {
@@ -173,7 +171,7 @@ func (t *tx) first(log string) uint64 {
 func (t *tx) event(log string, seq uint64) chat.Event {
 	l := t.s.logs[log]
 	if committed := l.head(); seq <= committed {
-		return l.events[seq-l.first]
+		return l.events.Items()[seq-l.first]
 	}
 	return t.logs[log][seq-1-l.head()]
 }
