@@ -50,7 +50,7 @@ type Options struct {
 // Service is the chat core. It is safe for concurrent use.
 type Service struct {
 	opts   Options
-	known  map[string]int // the configured users, by name: their index in Options.Users
+	known  map[string]int   // the configured users, by name: their index in Options.Users
 	groups map[string]Group // the configured ones
 	store  Store
 

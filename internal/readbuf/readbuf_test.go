@@ -2,6 +2,7 @@ package readbuf
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -82,7 +83,7 @@ func TestFramesFromOneRead(t *testing.T) {
 			if c.buf != nil {
 				t.Error("the buffer is held after everything was read")
 			}
-			if n, err := c.Read(make([]byte, 9)); n != 0 || err != io.EOF {
+			if n, err := c.Read(make([]byte, 9)); n != 0 || !errors.Is(err, io.EOF) {
 				t.Errorf("after the end: %d, %v; want 0, EOF", n, err)
 			}
 			if c.buf != nil {
