@@ -112,10 +112,15 @@ type sendStream struct {
 	bidi   *connect.BidiStreamForClient[spartanv1.SendMsgRequest, spartanv1.SendMsgResponse]
 	cancel context.CancelFunc
 
+	// sendMu orders the requests: held while one joins waiting and goes
+	// out. Not mu: a request that waits on flow control must not keep the
+	// answers from being taken.
+	sendMu sync.Mutex
+	closed bool // no more requests; under sendMu
+
 	mu      sync.Mutex
 	waiting []*pendingSend // sent, not answered, oldest first
 	err     error          // the stream's end; nil while it is open
-	closed  bool           // no more requests
 }
 
 // pendingSend is a request on a stream, waiting for its answer.
@@ -132,16 +137,19 @@ type sendResult struct {
 // send sends req on the stream and waits for its answer.
 func (s *sendStream) send(ctx context.Context, req *spartanv1.SendMsgRequest) (*spartanv1.SendMsgResponse, error) {
 	w := &pendingSend{req: req, done: make(chan sendResult, 1)}
+	s.sendMu.Lock()
 	s.mu.Lock()
 	if s.err != nil || s.closed {
 		s.mu.Unlock()
+		s.sendMu.Unlock()
 		return nil, errNotProcessed
 	}
 	s.waiting = append(s.waiting, w)
-	// Under the lock, so that requests go out in the order of waiting. An
+	s.mu.Unlock()
+	// Under sendMu, so that requests go out in the order of waiting. An
 	// error here is the stream's: Receive reports it, and answers w.
 	_ = s.bidi.Send(req)
-	s.mu.Unlock()
+	s.sendMu.Unlock()
 	select {
 	case r := <-w.done:
 		return r.res, r.err
@@ -153,8 +161,8 @@ func (s *sendStream) send(ctx context.Context, req *spartanv1.SendMsgRequest) (*
 // closeRequests tells the server no more requests come; the stream ends
 // once it has answered those it has.
 func (s *sendStream) closeRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	if !s.closed {
 		s.closed = true
 		_ = s.bidi.CloseRequest()

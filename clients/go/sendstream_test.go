@@ -154,3 +154,40 @@ func TestSendsShareAStream(t *testing.T) {
 		}
 	}
 }
+
+// TestManySendsInFlight: thousands of sends in flight at once on one client
+// share its stream, and each is answered once, with an id of its own.
+func TestManySendsInFlight(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Config())
+	if _, err := spartan.New(srv.Addr, "alice").RequestChat(t.Context(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spartan.New(srv.Addr, "bob").AnswerChat(t.Context(), "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	alice := spartan.New(srv.Addr, "alice")
+	reqs := textsTo("bob", 3000)
+	for i := range reqs {
+		reqs[i].Payload = make([]byte, 200)
+	}
+	ids := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, r := range reqs {
+		wg.Go(func() {
+			res, err := alice.Send(t.Context(), r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			ids[res.GetId()] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(ids) != len(reqs) {
+		t.Errorf("%d distinct ids for %d sends", len(ids), len(reqs))
+	}
+}
