@@ -186,7 +186,7 @@ test: lint checkgenerate checkweb test-go fuzz vulncheck test-python test-web
 ## bench: spartan-bench -short (under 3 minutes): the whole product against a
 ## bare relay in the same run; rewrites the generated tables of
 ## docs/PERFORMANCE.md and docs/bench-latency.svg. `make bench BENCH=-long`
-## for the long run (10 s windows, 3 runs, a group of 1,000: ~25 minutes)
+## for the long run (10 s windows, 3 runs, a group of 1,000: ~30 minutes)
 BENCH ?= -short
 bench: build redis
 	@echo "==> spartan-bench $(BENCH): docs/PERFORMANCE.md, docs/bench-latency.svg"

@@ -216,21 +216,11 @@ func (d *driver) idle(ctx context.Context, sys *system) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	peers := make([]peer, len(names))
-	d.prog.update(label+": connecting", 0, 0, 0)
-	if err := parallel(ctx, len(names), func(ctx context.Context, i int) error {
-		p, err := sys.dial(ctx, names[i], i)
-		peers[i] = p
-		return err
-	}); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", label, err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	wait, err := d.receivers(rctx, peers)
-	defer closeAll(peers, stop, wait)
+	_, done, err := d.follow(ctx, sys, names, label)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", label, err)
+		return Result{}, err
 	}
+	defer done()
 	// Let the presence news of the last streams reach the others.
 	if err := d.wait(ctx, d.opts.Warmup, label+", settling", nil); err != nil {
 		return Result{}, err
@@ -318,21 +308,11 @@ func (d *driver) pairs(ctx context.Context, sys *system, spread bool) ([]Result,
 func (d *driver) group(ctx context.Context, sys *system) (Result, error) {
 	names := newUsers(d.opts).group
 	label := fmt.Sprintf("%s group of %d", sys.name, len(names))
-	d.prog.update(label+": connecting", 0, 0, 0)
-	peers := make([]peer, len(names))
-	if err := parallel(ctx, len(names), func(ctx context.Context, i int) error {
-		var err error
-		peers[i], err = sys.dial(ctx, names[i], i)
-		return err
-	}); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", label, err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	wait, err := d.receivers(rctx, peers)
-	defer closeAll(peers, stop, wait)
+	peers, done, err := d.follow(ctx, sys, names, label)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", label, err)
+		return Result{}, err
 	}
+	defer done()
 	posters := make([]groupPeer, d.opts.Posters)
 	for i := range posters {
 		gp, ok := peers[i].(groupPeer)
@@ -349,6 +329,29 @@ func (d *driver) group(ctx context.Context, sys *system) (Result, error) {
 }
 
 // closeAll stops the receivers, waits for them, and closes the peers.
+// follow connects names to sys, in parallel, and follows their inboxes
+// until done is called, which also closes them.
+func (d *driver) follow(ctx context.Context, sys *system, names []string, label string) (peers []peer, done func(), err error) {
+	d.prog.update(label+": connecting", 0, 0, 0)
+	peers = make([]peer, len(names))
+	if err := parallel(ctx, len(names), func(ctx context.Context, i int) error {
+		var err error
+		peers[i], err = sys.dial(ctx, names[i], i)
+		return err
+	}); err != nil {
+		closeAll(peers, func() {}, func() error { return nil })
+		return nil, nil, fmt.Errorf("%s: %w", label, err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	wait, err := d.receivers(rctx, peers)
+	done = func() { closeAll(peers, stop, wait) }
+	if err != nil {
+		done()
+		return nil, nil, fmt.Errorf("%s: %w", label, err)
+	}
+	return peers, done, nil
+}
+
 func closeAll(peers []peer, stop context.CancelFunc, wait func() error) {
 	stop()
 	_ = wait()
