@@ -736,12 +736,18 @@ class SpartanClient:
         ``client_msg_id`` as for :meth:`send`; a sealed payload must carry the
         id it was sealed with.
         """
+        return self._send_msg(payload, encryption, client_msg_id, receiver=receiver)
+
+    def _send_msg(
+        self, payload: bytes, encryption: int, client_msg_id: Optional[str], **to: str
+    ) -> pb.SendMsgResponse:
+        """One SendMsg of ``payload`` as it is, to ``receiver=`` or ``group=``."""
         req = pb.SendMsgRequest(
             user=self.user,
-            receiver=receiver,
             payload=bytes(payload),
             encryption=encryption,
             client_msg_id=new_message_id() if client_msg_id is None else client_msg_id,
+            **to,
         )
         return self._unary("SendMsg", req)
 
@@ -835,14 +841,7 @@ class SpartanClient:
         """Posts a payload to ``group`` as it is, with the ``encryption`` it says
         it has (``pb.ENCRYPTION_E2E`` for one sealed by :func:`spartan_e2e.seal_group`,
         which must carry the id it was sealed with)."""
-        req = pb.SendMsgRequest(
-            user=self.user,
-            group=group,
-            payload=bytes(payload),
-            encryption=encryption,
-            client_msg_id=new_message_id() if client_msg_id is None else client_msg_id,
-        )
-        return self._unary("SendMsg", req)
+        return self._send_msg(payload, encryption, client_msg_id, group=group)
 
     def group_history(self, group: str, before_seq: int = 0, page_size: int = 0) -> pb.HistoryResponse:
         """One page of ``group``'s posts since the user joined (oldest first), as

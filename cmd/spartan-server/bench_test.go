@@ -177,7 +177,7 @@ func runCluster(b *testing.B, name string, nodes []binServer, redis *redistest.S
 	}
 
 	time.Sleep(*clusterWarmup)
-	hz, hzKnown := clockTicks()
+	hz, hzKnown := procstat.ClockTicks()
 	rc := redisClient(b, redis)
 	profiles := startProfiles(b, name, nodes, time.Duration(b.N)**clusterWindow)
 	before := sample(b, nodes, rc, hz)
@@ -345,18 +345,14 @@ func redisClient(tb testing.TB, redis *redistest.Server) *goredis.Client {
 }
 
 // procCPU is the CPU time, user and system, that process pid has used, in
-// seconds (internal/procstat: utime and stime of /proc/PID/stat).
+// seconds (this benchmark needs Linux's /proc).
 func procCPU(tb testing.TB, pid, hz int) float64 {
 	tb.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	cpu, err := procstat.Reader{Hz: hz}.CPU(pid)
 	if err != nil {
-		tb.Fatalf("CPU time of process %d: %v (this benchmark needs Linux's /proc)", pid, err)
+		tb.Fatal(err)
 	}
-	ticks, err := procstat.ParseStatTicks(raw)
-	if err != nil {
-		tb.Fatalf("process %d: %v", pid, err)
-	}
-	return float64(ticks) / float64(hz)
+	return cpu
 }
 
 // machineCPU is the time all CPUs have been busy, in seconds
@@ -369,10 +365,6 @@ func machineCPU(tb testing.TB, hz int) float64 {
 	}
 	return busy
 }
-
-// clockTicks is sysconf(_SC_CLK_TCK), the unit of /proc/PID/stat's times;
-// 100 (and false) if it cannot be read.
-func clockTicks() (int, bool) { return procstat.ClockTicks() }
 
 // startProfiles asks each node for a CPU profile of the next d, when
 // -cluster.cpuprofile names a directory, and writes them there as

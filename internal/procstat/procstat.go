@@ -50,27 +50,41 @@ func NewReader() Reader {
 	return Reader{Hz: hz}
 }
 
-func (r Reader) path(pid int, name string) string {
-	root := r.Root
-	if root == "" {
-		root = "/proc"
+// root is where proc is mounted.
+func (r Reader) root() string {
+	if r.Root == "" {
+		return "/proc"
 	}
-	return root + "/" + strconv.Itoa(pid) + "/" + name
+	return r.Root
+}
+
+func (r Reader) path(pid int, name string) string {
+	return r.root() + "/" + strconv.Itoa(pid) + "/" + name
+}
+
+// CPU reads the user plus system time of process pid, in seconds.
+func (r Reader) CPU(pid int) (float64, error) {
+	raw, err := os.ReadFile(r.path(pid, "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("CPU time of process %d: %w", pid, err)
+	}
+	ticks, err := ParseStatTicks(raw)
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	return float64(ticks) / float64(max(r.Hz, 1)), nil
 }
 
 // Read reads every counter of process pid.
 func (r Reader) Read(pid int) (Sample, error) {
 	var s Sample
-	raw, err := os.ReadFile(r.path(pid, "stat"))
+	cpu, err := r.CPU(pid)
 	if err != nil {
-		return s, fmt.Errorf("CPU time of process %d: %w", pid, err)
+		return s, err
 	}
-	ticks, err := ParseStatTicks(raw)
+	s.CPU = cpu
+	raw, err := os.ReadFile(r.path(pid, "io"))
 	if err != nil {
-		return s, fmt.Errorf("process %d: %w", pid, err)
-	}
-	s.CPU = float64(ticks) / float64(max(r.Hz, 1))
-	if raw, err = os.ReadFile(r.path(pid, "io")); err != nil {
 		return s, fmt.Errorf("system calls of process %d: %w", pid, err)
 	}
 	if s.SyscR, s.SyscW, err = ParseIO(raw); err != nil {
@@ -197,11 +211,7 @@ func ParseAuxvClockTicks(raw []byte) (int, bool) {
 // MachineBusy is the time all CPUs of the machine have been busy, in
 // seconds, from /proc/stat.
 func (r Reader) MachineBusy() (float64, error) {
-	root := r.Root
-	if root == "" {
-		root = "/proc"
-	}
-	raw, err := os.ReadFile(root + "/stat")
+	raw, err := os.ReadFile(r.root() + "/stat")
 	if err != nil {
 		return 0, fmt.Errorf("busy CPU time: %w", err)
 	}
