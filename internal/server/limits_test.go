@@ -196,20 +196,44 @@ func TestAdminAddress(t *testing.T) {
 	if code, body := get(admin + "/debug/pprof/goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
 		t.Fatalf("pprof goroutine: %d %.200s", code, body)
 	}
-	// A send and a refused call show in the metrics.
-	alice := spartan.New(fmt.Sprintf("127.0.0.1:%d", srv.Port()), "alice", spartan.WithSigner(newSigner(t)))
+	// Sends, SendMsg's and SendMsgStream's, and a refused call show in the
+	// metrics.
+	addr := fmt.Sprintf("127.0.0.1:%d", srv.Port())
+	key := newSigner(t)
+	alice := spartan.New(addr, "alice", spartan.WithSigner(key))
 	if _, err := alice.RequestChat(testCtx(t), "bob"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.SendText(testCtx(t), "bob", "hi", spartan.NewMessageID()); err != nil {
 		t.Fatal(err)
 	}
+	raw := rawClient(t, addr)
+	token, err := logIn(t, raw, "alice", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends := raw.SendMsgStream(testCtx(t))
+	sends.RequestHeader().Set("Authorization", "Bearer "+token)
+	for i := range 3 {
+		if err := sends.Send(&spartanv1.SendMsgRequest{Receiver: "bob", Payload: fmt.Appendf(nil, "streamed %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sends.CloseRequest(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := sends.Receive(); err != nil {
+			t.Fatalf("answer %d on the stream: %v", i, err)
+		}
+	}
+	_ = sends.CloseResponse()
 	if _, err := spartan.New(fmt.Sprintf("127.0.0.1:%d", srv.Port()), "bob").Login(testCtx(t)); err == nil {
 		t.Fatal("Login without a session worked")
 	}
 	code, body := get(admin + "/metrics")
 	for _, want := range []string{
-		`spartan_messages_sent_total{kind="direct"} 1`,
+		`spartan_messages_sent_total{kind="direct"} 4`,
 		`spartan_calls_refused_total{code="unauthenticated"} 1`,
 		"spartan_streams_open 0",
 		"spartan_store_commit_seconds_count",
