@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/spartan-messenger/spartan/gen/spartan/v1/spartanv1connect"
 	"github.com/spartan-messenger/spartan/internal/config"
 	"github.com/spartan-messenger/spartan/internal/server"
+	"github.com/spartan-messenger/spartan/internal/servertest"
 )
 
 // runLimits starts a server on the memory store with the given limits.
@@ -288,5 +290,33 @@ func TestLyingLengthPrefix(t *testing.T) {
 				t.Fatalf("grpc-status %s, message %q; want 3 (InvalidArgument) saying %q", status, msg, tt.want)
 			}
 		})
+	}
+}
+
+// TestSilentConnectionDoesNotHoldUpShutdown: a connection that never sends a
+// byte (a client that connected a moment before the shutdown, a port check)
+// is closed on shutdown at once; net/http alone would count it as busy for
+// five seconds and the shutdown would run out of grace.
+func TestSilentConnectionDoesNotHoldUpShutdown(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Config())
+	silent, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	// Connections are accepted in order: once this call is answered, the
+	// server has accepted the silent one too.
+	if _, err := spartan.New(srv.Addr, "alice").ListUsers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("shutdown with a silent connection open: %v", err)
+	}
+	if err := silent.SetReadDeadline(time.Now().Add(waitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := silent.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("the silent connection after the shutdown: read %d bytes, %v; want it closed (EOF)", n, err)
 	}
 }

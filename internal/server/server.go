@@ -217,6 +217,7 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 	} else {
 		protocols.SetUnencryptedHTTP2(true)
 	}
+	silent := &silentConns{}
 	srv := &http.Server{
 		TLSConfig:         tlsConfig,
 		Handler:           withCORS(withBodyDeadline(withEnvelopeCheck(streamflush.Handler(mux, spartanv1connect.ChatServiceReceiveMsgProcedure, spartanv1connect.ChatServiceSendMsgStreamProcedure)), time.Duration(cfg.Limits.BodySeconds)*time.Second), cfg.CORS.AllowedOrigins),
@@ -234,12 +235,14 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		// peer ("timeout waiting for PING response"); these lines name it,
 		// so a warning can be matched with the connection it was about.
 		ConnState: func(c net.Conn, state http.ConnState) {
+			silent.track(c, state)
 			switch state {
 			case http.StateNew, http.StateClosed, http.StateHijacked:
 				log.Debug("connection "+strings.ToLower(state.String()), "remote", c.RemoteAddr().String())
 			}
 		},
 	}
+	srv.RegisterOnShutdown(silent.closeAll)
 	s.http = srv
 	return s, nil
 }
