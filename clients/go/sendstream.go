@@ -213,9 +213,10 @@ func failed(first bool, req *spartanv1.SendMsgRequest, err error) error {
 		return errNotProcessed
 	}
 	switch connect.CodeOf(err) {
-	case connect.CodeUnimplemented, connect.CodeUnauthenticated:
-		return errNotProcessed // no stream here, or a token to renew: nothing was taken
-	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeInternal, connect.CodeCanceled, connect.CodeDeadlineExceeded:
+	case connect.CodeUnimplemented:
+		return errNotProcessed // no stream here: nothing was taken
+	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeInternal, connect.CodeCanceled, connect.CodeDeadlineExceeded,
+		connect.CodeUnauthenticated: // a token to renew; the stream may have been cut when it expired, mid-batch
 		if req.GetClientMsgId() != "" {
 			return errNotProcessed
 		}

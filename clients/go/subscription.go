@@ -179,11 +179,19 @@ func (s *Subscription) follow(ctx context.Context) error {
 			}
 		}
 		if lostSince.IsZero() {
-			last, err = s.stream(ctx, last)
+			opened := time.Now()
+			var delivered bool
+			last, delivered, err = s.stream(ctx, last)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			switch {
+			case connect.CodeOf(err) == connect.CodeUnauthenticated && (delivered || time.Since(opened) >= time.Second):
+				// The server ended a stream that had been running because its
+				// session token expired: reopen it at once, quietly (the
+				// session logs in again first). A stream refused as it
+				// opens is another matter: the error below.
+				continue
 			case connect.CodeOf(err) == connect.CodeOutOfRange:
 				// The server has fewer messages than we saw: it lost its data
 				// (a server that does not send epochs). Start over from its
@@ -215,14 +223,16 @@ func (s *Subscription) follow(ctx context.Context) error {
 }
 
 // stream opens one ReceiveMsg stream after last and delivers what it gets.
-// It returns the last position delivered and why the stream ended.
-func (s *Subscription) stream(ctx context.Context, last position) (position, error) {
+// It returns the last position delivered, whether it delivered anything,
+// and why the stream ended.
+func (s *Subscription) stream(ctx context.Context, last position) (position, bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := s.c.rpc().ReceiveMsg(ctx, connect.NewRequest(&spartanv1.Message{Receiver: s.c.user, Seq: last.seq, Epoch: last.epoch}))
 	if err != nil {
-		return last, err
+		return last, false, err
 	}
+	delivered := false
 	defer func() { _ = st.Close() }()
 	for st.Receive() {
 		m := st.Msg()
@@ -238,14 +248,15 @@ func (s *Subscription) stream(ctx context.Context, last position) (position, err
 			last.seq = m.GetSeq()
 		}
 		if !s.emit(ctx, Update{Message: m}) {
-			return last, ctx.Err()
+			return last, delivered, ctx.Err()
 		}
+		delivered = true
 	}
 	err = st.Err()
 	if err == nil {
 		err = connect.NewError(connect.CodeUnavailable, errors.New("the server ended the stream"))
 	}
-	return last, err
+	return last, delivered, err
 }
 
 func (s *Subscription) emit(ctx context.Context, u Update) bool {

@@ -35,8 +35,10 @@ or that of its ``keys=``) logs in by itself (docs/SECURITY.md, "Authentication")
 before its first call it signs a fresh challenge (``Challenge``,
 ``Authenticate``) and then sends the session token with every call but
 ``Challenge``, ``Authenticate`` and ``ListUsers``, renewing it a minute before
-it ends; a call the server refuses ``UNAUTHENTICATED`` (its secret changed, say)
-logs in again and is tried once more. ``tls=True`` (or ``root_certificates=``,
+it ends (a quarter of its life before, if that is less); a call the server
+refuses ``UNAUTHENTICATED`` (its secret changed, say) logs in again and is
+tried once more, and an inbox stream the server ends when its token expires
+is reopened at once, quietly (:class:`InboxFollower`). ``tls=True`` (or ``root_certificates=``,
 the PEM certificates to trust instead of the system's) talks TLS.
 :func:`log_in` does the same for a raw stub.
 
@@ -88,6 +90,7 @@ __all__ = [
     "OPEN_RPCS",
     "Opened",
     "RENEW_BEFORE",
+    "RUNNING_AFTER",
     "Session",
     "SealedPost",
     "max_post",
@@ -99,6 +102,7 @@ __all__ = [
     "log_in",
     "new_message_id",
     "open_plaintext",
+    "renew_time",
     "retry_delay",
     "split_targets",
     "text_of",
@@ -253,8 +257,16 @@ def split_targets(target: Union[str, Sequence[str]]) -> list:
 #: The RPCs that need no session token: the log-in steps, and the user list a
 #: client shows before logging in.
 OPEN_RPCS = frozenset({"Challenge", "Authenticate", "ListUsers"})
-#: How long before its end a session token is renewed, in seconds (as the Go client).
+#: How long before its end a session token is renewed, in seconds, at most (as the
+#: Go client): a token that lives less than four times as long is renewed after
+#: three quarters of its life (see :func:`renew_time`), so that a short-lived
+#: token (``auth.token_minutes: 0.05``, say) is not logged in for on every call.
 RENEW_BEFORE = 60.0
+#: How long (seconds) an inbox stream must have been open to count as running
+#: when it ends ``UNAUTHENTICATED`` (if it handed nothing over): the server cut
+#: it because its token expired, rather than refused it as it opened (see
+#: :class:`InboxFollower`; the Go client's Subscription does the same).
+RUNNING_AFTER = 1.0
 #: The metadata key of the session token (gRPC's keys are lower case).
 _AUTHORIZATION = "authorization"
 
@@ -276,6 +288,16 @@ class Session(NamedTuple):
         """Whether the token works for more than ``seconds`` from now."""
         left = self.expire_time - _dt.datetime.now(_dt.timezone.utc)
         return left.total_seconds() > seconds
+
+
+def renew_time(expire_time: _dt.datetime, now: Optional[_dt.datetime] = None) -> _dt.datetime:
+    """When a token that ends at ``expire_time``, issued ``now``, is to be
+    renewed: :data:`RENEW_BEFORE` seconds before its end, or a quarter of its
+    life (from ``now``) before if that is less; as the Go client's
+    ``until - min(1 min, (until-now)/4)``."""
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    life = max((expire_time - now).total_seconds(), 0.0)
+    return expire_time - _dt.timedelta(seconds=min(RENEW_BEFORE, life / 4))
 
 
 def log_in(stub: pb_grpc.ChatServiceStub, user: str, signer, timeout: Optional[float] = None) -> Session:
@@ -312,6 +334,8 @@ class _Login:
         self.signer = signer
         self._lock = threading.Lock()
         self._session: Optional[Session] = None
+        #: When the session's token is to be renewed (see :func:`renew_time`).
+        self._renew_at: Optional[_dt.datetime] = None
 
     def use(self, signer) -> None:
         """Logs in with ``signer`` from now on (the next call logs in)."""
@@ -319,17 +343,20 @@ class _Login:
             self.signer, self._session = signer, None
 
     def token(self, target: str) -> str:
-        """A token good for more than :data:`RENEW_BEFORE` seconds, logging in on
-        ``target`` when there is none; "" without a log-in key. Raises
-        ``grpc.RpcError`` (logging in failed). One thread logs in; the others
-        wait for its token."""
+        """The session's token until it is due for renewal (:func:`renew_time`:
+        :data:`RENEW_BEFORE` seconds before its end, or a quarter of its life
+        if that is less), logging in on ``target`` when there is none or it is
+        due; "" without a log-in key. Raises ``grpc.RpcError`` (logging in
+        failed). One thread logs in; the others wait for its token."""
         if self.signer is None:
             return ""
         with self._lock:
             session = self._session
-            if session is None or not session.good_for(RENEW_BEFORE):
+            now = _dt.datetime.now(_dt.timezone.utc)
+            if session is None or self._renew_at is None or now >= self._renew_at:
                 client = self._client
-                session = self._session = log_in(client.stub_for(target), client.user, self.signer, client.timeout)
+                session = log_in(client.stub_for(target), client.user, self.signer, client.timeout)
+                self._session, self._renew_at = session, renew_time(session.expire_time)
             return session.token
 
     def drop(self, token: str) -> None:
@@ -427,9 +454,10 @@ class Subscription:
     Iteration raises :class:`SpartanError` when the stream fails (for instance
     ``UNAVAILABLE`` when the server shuts down, ``OUT_OF_RANGE`` when the
     requested seq is past the end of the inbox and no epoch was given,
-    ``UNAUTHENTICATED`` when the server refused the session token, which
-    ``on_unauthenticated`` then forgets). After ``cancel()`` the iteration
-    simply ends.
+    ``UNAUTHENTICATED`` when the server refused the session token, or ended
+    the stream because the token it was opened with expired; either way
+    ``on_unauthenticated`` then forgets the token, so the next stream logs in
+    again). After ``cancel()`` the iteration simply ends.
     """
 
     def __init__(self, call, on_unauthenticated: Optional[Callable[[], None]] = None):
@@ -488,9 +516,12 @@ class SpartanClient:
     (``Challenge``, then ``Authenticate``), sends the session token with every
     call but ``Challenge``, ``Authenticate`` and ``ListUsers`` (:data:`OPEN_RPCS`;
     :attr:`stub`'s calls too), renews it :data:`RENEW_BEFORE` seconds before it
-    ends, and when a server refuses it (``UNAUTHENTICATED``: its secret
-    changed) logs in again and tries the call once more; a stream the server
-    refuses so forgets the token, and the next one logs in again. A call whose
+    ends (a quarter of its life before, if that is less: :func:`renew_time`),
+    and when a server refuses it (``UNAUTHENTICATED``: its secret changed)
+    logs in again and tries the call once more; a stream the server refuses
+    so, or ends so when the token it opened with expires, forgets the token,
+    and the next one logs in again (:class:`InboxFollower` reopens its
+    stream at once). A call whose
     log-in fails raises that failure: ``PERMISSION_DENIED`` when the server
     knows another key for the user, ``NOT_FOUND`` for an unknown user. Without
     a key nothing is added: a server that requires logging in answers
@@ -568,7 +599,7 @@ class SpartanClient:
         self._login.use(signer)
 
     def session_token(self, target: Optional[str] = None) -> str:
-        """A session token good for more than :data:`RENEW_BEFORE` seconds, logging
+        """The session token, renewed when due (:func:`renew_time`), logging
         in on ``target`` (default: the current server) when there is none; "" for
         a client without a log-in key. Raises :class:`SpartanError` when logging
         in fails."""
@@ -875,7 +906,9 @@ class SpartanClient:
 
         It logs in first if need be; a failure to log in is raised by the
         iteration, as the stream's own errors are. A stream the server refuses
-        ``UNAUTHENTICATED`` forgets its token: the next one logs in again.
+        ``UNAUTHENTICATED``, or ends so when its token expires (a server ends
+        every stream then), forgets its token: the next one logs in again
+        (:class:`InboxFollower` reopens its stream so by itself).
         """
         target = self.target
         req = pb.Message(receiver=self.user, seq=seq, epoch=epoch)
@@ -1339,7 +1372,12 @@ class InboxFollower:
     has a new secret) makes it forget the token and open the stream again at
     once, logging in again; refused twice in a row, it gives up (``on_give_up``),
     as it does when logging in is refused (``PERMISSION_DENIED``: the server
-    knows another key for the user).
+    knows another key for the user). A stream that had been running (it
+    handed over something, or was open for :data:`RUNNING_AFTER` seconds) and
+    ends ``UNAUTHENTICATED`` is one the server cut because the token it was
+    opened with expired: the follower forgets the token, logs in again and
+    reopens the stream at once, after the last position, quietly (neither
+    ``on_lost`` nor ``on_reconnected``), however often that happens.
     """
 
     def __init__(
@@ -1547,6 +1585,11 @@ class InboxFollower:
         #: The token of the stream being opened, and whether the last stream was
         #: refused UNAUTHENTICATED: the next one logs in again, once.
         token, refused = "", False
+        #: When the current stream was opened, and whether it handed anything over:
+        #: a stream that had been running and ends UNAUTHENTICATED was cut by the
+        #: server because its token expired, not refused.
+        opened: Optional[float] = None
+        delivered = False
         while not self._stopping.is_set():
             try:
                 if lost_at is not None:
@@ -1574,15 +1617,17 @@ class InboxFollower:
                     lost_at, backoff = None, self._backoff_min
                     self.on_reconnected()
                 epoch, seq = self._pos
+                opened, delivered = None, False  # no stream yet
                 token = await self._token(server)
                 metadata = ((_AUTHORIZATION, f"Bearer {token}"),) if token else None
                 req = pb.Message(receiver=self.client.user, seq=seq, epoch=epoch)
                 call = self._stub(server).ReceiveMsg(req, metadata=metadata)
+                opened, delivered = time.monotonic(), False
                 with self._lock:
                     self._call = call
                 try:
                     async for msg in call:
-                        refused = False  # the server took the token
+                        refused, delivered = False, True  # the server took the token
                         epoch, seq = self._pos
                         if msg.epoch and msg.epoch != epoch:
                             # A new epoch (the server lost its data) numbers
@@ -1614,6 +1659,18 @@ class InboxFollower:
                 err = failure if isinstance(failure, SpartanError) else SpartanError.from_rpc_error(failure)
                 if self._stopping.is_set():
                     return
+                if (
+                    err.code == grpc.StatusCode.UNAUTHENTICATED
+                    and token
+                    and opened is not None
+                    and (delivered or time.monotonic() - opened >= RUNNING_AFTER)
+                ):
+                    # The server ended a stream that had been running: the token
+                    # it was opened with expired. Log in again and reopen it at
+                    # once, quietly: nothing was lost.
+                    self._refused(token)
+                    refused = False
+                    continue
                 if err.code == grpc.StatusCode.UNAUTHENTICATED and token and not refused:
                     # The server no longer takes the token (its secret changed:
                     # a restarted in-memory server, say): log in again, once.

@@ -142,23 +142,33 @@ func notBase64URL(r rune) bool {
 
 // User checks a session token and returns the user it proves.
 func (a *Authority) User(token string) (string, error) {
+	user, _, err := a.Session(token)
+	return user, err
+}
+
+// Session checks a session token and returns the user it proves and how
+// long it stays good (by the Authority's clock).
+func (a *Authority) Session(token string) (string, time.Duration, error) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	// Only the base64url alphabet: the decoder would skip a newline, and a
 	// token must have one spelling.
 	if !ok || strings.ContainsFunc(rest, notBase64URL) {
-		return "", fmt.Errorf("session token: %w", ErrInvalid)
+		return "", 0, fmt.Errorf("session token: %w", ErrInvalid)
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
 	if err != nil || len(raw) < 1+8+sha256.Size {
-		return "", fmt.Errorf("session token: %w", ErrInvalid)
+		return "", 0, fmt.Errorf("session token: %w", ErrInvalid)
 	}
 	body, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
 	user, exp := body[:len(body)-9], body[len(body)-8:]
 	if body[len(body)-9] != 0 || !hmac.Equal(mac, a.mac("token", user, exp)) {
-		return "", fmt.Errorf("session token: %w", ErrInvalid)
+		return "", 0, fmt.Errorf("session token: %w", ErrInvalid)
 	}
-	if a.now().Unix() > int64(binary.BigEndian.Uint64(exp)) {
-		return "", fmt.Errorf("session token: %w", ErrExpired)
+	// Good through its last second: refused from the next one on.
+	end := time.Unix(int64(binary.BigEndian.Uint64(exp))+1, 0)
+	left := end.Sub(a.now())
+	if left <= 0 {
+		return "", 0, fmt.Errorf("session token: %w", ErrExpired)
 	}
-	return string(user), nil
+	return string(user), left, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -49,24 +50,24 @@ func NewInterceptor(a *Authority, required bool, open ...string) *Interceptor {
 }
 
 // prove returns the user the call's token proves, "" for none (allowed
-// only when not required).
-func (i *Interceptor) prove(header interface{ Get(string) string }) (string, error) {
+// only when not required), and how long the token stays good.
+func (i *Interceptor) prove(header interface{ Get(string) string }) (string, time.Duration, error) {
 	value := header.Get(Header)
 	if value == "" {
 		if i.required {
-			return "", connect.NewError(connect.CodeUnauthenticated, errors.New("log in first: this call needs a session token (Challenge, then Authenticate)"))
+			return "", 0, connect.NewError(connect.CodeUnauthenticated, errors.New("log in first: this call needs a session token (Challenge, then Authenticate)"))
 		}
-		return "", nil
+		return "", 0, nil
 	}
 	token, ok := strings.CutPrefix(value, "Bearer ")
 	if !ok {
-		return "", connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header is not "Bearer <token>"`))
+		return "", 0, connect.NewError(connect.CodeUnauthenticated, errors.New(`the Authorization header is not "Bearer <token>"`))
 	}
-	user, err := i.a.User(token)
+	user, left, err := i.a.Session(token)
 	if err != nil {
-		return "", connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("%w: log in again", err))
+		return "", 0, connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("%w: log in again", err))
 	}
-	return user, nil
+	return user, left, nil
 }
 
 // bind makes msg's identity field user's.
@@ -84,7 +85,7 @@ func (i *Interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient || i.open[req.Spec().Procedure] {
 			return next(ctx, req)
 		}
-		user, err := i.prove(req.Header())
+		user, _, err := i.prove(req.Header())
 		if err != nil {
 			return nil, err
 		}
@@ -103,23 +104,36 @@ func (i *Interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 	return next
 }
 
-// WrapStreamingHandler checks a stream when it opens, and binds its
-// request messages as they arrive.
+// WrapStreamingHandler checks a stream when it opens, binds its request
+// messages as they arrive, and ends it when its token expires: its context
+// ends with cause ErrStreamExpired, and the stream with Unauthenticated, so
+// that a stolen token does not read for ever through a stream opened while
+// it was good. The clients log in again and reopen the stream at once.
 func (i *Interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		if i.open[conn.Spec().Procedure] {
 			return next(ctx, conn)
 		}
-		user, err := i.prove(conn.RequestHeader())
+		user, left, err := i.prove(conn.RequestHeader())
 		if err != nil {
 			return err
 		}
 		if user == "" {
 			return next(ctx, conn)
 		}
-		return next(caller.WithUser(ctx, user), &boundConn{StreamingHandlerConn: conn, user: user})
+		sessionCtx, cancel := context.WithTimeoutCause(ctx, left, ErrStreamExpired)
+		defer cancel()
+		err = next(caller.WithUser(sessionCtx, user), &boundConn{StreamingHandlerConn: conn, user: user})
+		if ctx.Err() == nil && errors.Is(context.Cause(sessionCtx), ErrStreamExpired) {
+			return connect.NewError(connect.CodeUnauthenticated, ErrStreamExpired)
+		}
+		return err
 	}
 }
+
+// ErrStreamExpired is the cause of a stream's context, and its error, when
+// the session token it was opened with expires.
+var ErrStreamExpired = fmt.Errorf("the session token %w while the stream was open: log in again and reopen it", ErrExpired)
 
 // boundConn binds every request message to the proven user.
 type boundConn struct {

@@ -41,6 +41,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Retention bounds what the store keeps (zero: everything).
 	Retention Retention
+	// Reopening, if set, says whether a stream whose context ended is to be
+	// opened again by its client at once (the server ended it because its
+	// session token expired). Its user then stays online for Linger, so that
+	// the others are not told they left and came back.
+	Reopening func(ctx context.Context) bool
+	// Linger is how long a user stays online after a stream that Reopening
+	// names ended (default 5s).
+	Linger time.Duration
 	// Changed, if set, is called after every committed change to messages
 	// or conversations with the users it involved, before the call that made
 	// it returns. Response caches use it to drop what the change made stale.
@@ -73,6 +81,9 @@ func NewService(store Store, broker Broker, presence Presence, opts Options) *Se
 	}
 	if opts.ReadBatchBytes <= 0 {
 		opts.ReadBatchBytes = 512 << 10
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 5 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -350,7 +361,13 @@ func (s *Service) Receive(ctx context.Context, user string, after uint64, epoch 
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", user, err)
 	}
-	defer disconnect()
+	defer func() {
+		if s.opts.Reopening != nil && s.opts.Reopening(ctx) {
+			time.AfterFunc(s.opts.Linger, disconnect)
+			return
+		}
+		disconnect()
+	}()
 	if lost && current == "" {
 		// The new store has stored nothing yet: make its epoch now, so that
 		// the notice can carry it.

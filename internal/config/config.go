@@ -261,8 +261,9 @@ type Auth struct {
 	// tokens, the same on every server of a cluster. Empty: made once and
 	// kept in the store, which a cluster shares.
 	Secret string `koanf:"secret"`
-	// TokenMinutes is how long a session token is good for.
-	TokenMinutes int `koanf:"token_minutes"`
+	// TokenMinutes is how long a session token is good for; fractions are
+	// allowed (0.05 is 3 s, for trying expiry), down to one second.
+	TokenMinutes float64 `koanf:"token_minutes"`
 	// Keys pins users' Ed25519 public keys (base64); other users' first key
 	// is taken as theirs.
 	Keys map[string]string `koanf:"keys"`
@@ -306,8 +307,8 @@ func (a *Auth) validate(users map[string]bool) error {
 			return fmt.Errorf("auth.keys names %q, who is not in 'users'", user)
 		}
 	}
-	if a.TokenMinutes < 1 || a.TokenMinutes > 7*24*60 {
-		return fmt.Errorf("auth.token_minutes %d is out of range (1 to %d)", a.TokenMinutes, 7*24*60)
+	if !(a.TokenMinutes*60 >= 1 && a.TokenMinutes <= 7*24*60) { // also refuses NaN
+		return fmt.Errorf("auth.token_minutes %g is out of range (one second, 1/60, to a week, %d)", a.TokenMinutes, 7*24*60)
 	}
 	return nil
 }

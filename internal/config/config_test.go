@@ -49,6 +49,16 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name:    "a token of a fraction of a minute",
+			args:    []string{"-config", "testdata/ours.yaml"},
+			environ: []string{"SPARTAN_AUTH__TOKEN_MINUTES=0.05"},
+			check: func(t *testing.T, c config.Config) {
+				if c.Auth.TokenMinutes != 0.05 {
+					t.Errorf("auth.token_minutes = %g, want 0.05", c.Auth.TokenMinutes)
+				}
+			},
+		},
+		{
 			name: "our keys; the file's users replace the defaults",
 			args: []string{"-config", "testdata/ours.yaml"},
 			check: func(t *testing.T, c config.Config) {
@@ -228,6 +238,9 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown rate class", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_RATE__CLASSES__SHOUT__CALLS=3"}, "rate.classes.shout is not a class"},
 		{"negative burst", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_RATE__BURST=-1"}, "rate.burst -1 must be 0"},
 		{"redis URL", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_REDIS__URL=http://u:secret@h:6379"}, `redis.url "http://...@h:6379" is not a redis://`},
+		{"token under a second", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_AUTH__TOKEN_MINUTES=0.01"}, "auth.token_minutes 0.01 is out of range"},
+		{"token over a week", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_AUTH__TOKEN_MINUTES=10081"}, "auth.token_minutes 10081 is out of range"},
+		{"token of no length", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_AUTH__TOKEN_MINUTES=NaN"}, "auth.token_minutes NaN is out of range"},
 		{"connections per address", []string{"-config", "testdata/ours.yaml"}, []string{"SPARTAN_LIMITS__CONNS_PER_ADDRESS=-1"}, "limits.conns_per_address -1 must be 0"},
 	}
 	for _, tt := range tests {

@@ -334,3 +334,150 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 		t.Fatalf("the next call: %v", err)
 	}
 }
+
+// shortTokens makes session tokens good for three seconds.
+func shortTokens(cfg *config.Config) { cfg.Auth.TokenMinutes = 0.05 }
+
+// TestStreamEndsWhenItsTokenExpires: a stream opened with a session token
+// ends with Unauthenticated when the token expires, so that a stolen token
+// does not read (or send) for ever through a stream opened while it was good.
+func TestStreamEndsWhenItsTokenExpires(t *testing.T) {
+	t.Parallel()
+	srv := authServer(t, shortTokens)
+	c := rawClient(t, srv.Addr)
+	signer := newSigner(t)
+	ctx := testCtx(t)
+	// Not in parallel: a subtest could wait for a free slot longer than a
+	// token lives. Each logs in afresh.
+	t.Run("ReceiveMsg", func(t *testing.T) {
+		token, err := logIn(t, c, "alice", signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.ReceiveMsg(ctx, as(token, &spartanv1.Message{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = st.Close() }()
+		for st.Receive() {
+		}
+		if connect.CodeOf(st.Err()) != connect.CodeUnauthenticated || !strings.Contains(st.Err().Error(), "expired") {
+			t.Errorf("the stream ended with %v; want Unauthenticated, the token expired", st.Err())
+		}
+	})
+	t.Run("SendMsgStream", func(t *testing.T) {
+		token, err := logIn(t, c, "alice", signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := c.SendMsgStream(ctx)
+		setTokenHeader(st.RequestHeader(), token)
+		if err := st.Send(nil); err != nil { // the headers alone
+			t.Fatal(err)
+		}
+		for err == nil {
+			_, err = st.Receive()
+		}
+		if connect.CodeOf(err) != connect.CodeUnauthenticated || !strings.Contains(err.Error(), "expired") {
+			t.Errorf("the stream ended with %v; want Unauthenticated, the token expired", err)
+		}
+		_ = st.CloseRequest()
+		_ = st.CloseResponse()
+	})
+}
+
+func setTokenHeader(h http.Header, token string) { h.Set("Authorization", "Bearer "+token) }
+
+// streamOpens counts the ReceiveMsg calls of a client and signals each.
+type streamOpens struct {
+	next   http.RoundTripper
+	opened chan struct{}
+}
+
+func (s *streamOpens) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/ReceiveMsg") {
+		s.opened <- struct{}{}
+	}
+	return s.next.RoundTrip(req)
+}
+
+// TestClientStreamOutlivesItsToken: the Go client reopens a stream the
+// server cut because its token expired, at once and quietly (no
+// Disconnected), and misses nothing; its peer is not told it went offline.
+func TestClientStreamOutlivesItsToken(t *testing.T) {
+	t.Parallel()
+	srv := authServer(t, shortTokens)
+	ctx := testCtx(t)
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	base := &http.Transport{Protocols: &protos}
+	t.Cleanup(base.CloseIdleConnections)
+	opens := &streamOpens{next: base, opened: make(chan struct{}, 16)}
+	alice := spartan.New(srv.Addr, "alice", spartan.WithSigner(newSigner(t)), spartan.WithHTTPClient(&http.Client{Transport: opens}))
+	bob := spartan.New(srv.Addr, "bob", spartan.WithSigner(newSigner(t)))
+	if _, err := bob.RequestChat(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.AnswerChat(ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	bobSub := bob.Subscribe(ctx, spartan.SubscribeOptions{})
+	aliceSub := alice.Subscribe(ctx, spartan.SubscribeOptions{})
+	// Alice's updates, read all along (a subscription waits for its reader).
+	aliceGot := make(chan spartan.Update, 64)
+	go func() {
+		defer close(aliceGot)
+		for u := range aliceSub.C {
+			if u.Message.GetType() != spartanv1.MessageType_MESSAGE_TYPE_PRESENCE {
+				aliceGot <- u
+			}
+		}
+	}()
+	// Bob's updates, read all along: alice must never be said to be offline
+	// once she is online.
+	aliceOffline := make(chan *spartanv1.Message, 16)
+	go func() {
+		seenOnline := false
+		for u := range bobSub.C {
+			if m := u.Message; m.GetType() == spartanv1.MessageType_MESSAGE_TYPE_PRESENCE && m.GetSender() == "alice" {
+				if m.GetOnline() {
+					seenOnline = true
+				} else if seenOnline {
+					aliceOffline <- m
+				}
+			}
+		}
+	}()
+	// The first stream, then two more after two expiries.
+	for i := range 3 {
+		select {
+		case <-opens.opened:
+		case <-ctx.Done():
+			t.Fatalf("alice's stream was opened %d times: %v", i, ctx.Err())
+		}
+	}
+	if _, err := bob.SendText(ctx, "alice", "still there?", spartan.NewMessageID()); err != nil {
+		t.Fatal(err)
+	}
+	got := false
+	for u := range aliceGot {
+		if u.Disconnected != nil || u.Reconnected {
+			t.Fatalf("alice's subscription reported %+v across a token's expiry", u)
+		}
+		if m := u.Message; m.GetType() == spartanv1.MessageType_MESSAGE_TYPE_TEXT {
+			if string(m.GetPayload()) != "still there?" {
+				t.Fatalf("alice got %q", m.GetPayload())
+			}
+			got = true
+			break
+		}
+	}
+	if !got {
+		t.Fatalf("alice's subscription ended before bob's message came: %v", aliceSub.Err())
+	}
+	select {
+	case m := <-aliceOffline:
+		t.Errorf("bob was told alice went offline while her stream was reopened: %v", m)
+	default:
+	}
+}

@@ -45,7 +45,7 @@ func (s *Server) authority(core *chat.Service) (*auth.Authority, error) {
 			return nil, err
 		}
 	}
-	return auth.New(secret, auth.Options{TokenTTL: time.Duration(s.cfg.Auth.TokenMinutes) * time.Minute})
+	return auth.New(secret, auth.Options{TokenTTL: time.Duration(s.cfg.Auth.TokenMinutes * float64(time.Minute))})
 }
 
 // maxRateKeys bounds the in-process limiter's memory: one small entry per

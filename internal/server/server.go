@@ -148,6 +148,8 @@ func New(cfg config.Config, logOut io.Writer) (*Server, error) {
 		MaxPayload: cfg.MaxMessageBytes,
 		MaxPending: cfg.MaxPendingMessages,
 		NewID:      func() string { return uuid.Must(uuid.NewV7()).String() },
+		// A stream cut because its session token expired comes back at once.
+		Reopening: func(ctx context.Context) bool { return errors.Is(context.Cause(ctx), auth.ErrStreamExpired) },
 		Retention: chat.Retention{
 			PerLog:    cfg.Retention.MessagesPerLog,
 			MaxAge:    time.Duration(cfg.Retention.MaxAgeDays) * 24 * time.Hour,

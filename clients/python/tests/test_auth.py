@@ -24,7 +24,7 @@ import pytest
 
 import spartan_auth as auth
 from conftest import WAIT, token_metadata
-from spartan_client import OPEN_RPCS, InboxFollower, Session, SpartanClient, SpartanError, log_in, pb
+from spartan_client import OPEN_RPCS, InboxFollower, Session, SpartanClient, SpartanError, log_in, pb, renew_time
 from spartan.v1 import chat_pb2_grpc
 
 CODE = grpc.StatusCode
@@ -385,10 +385,11 @@ class StubClient(SpartanClient):
         return self.counting
 
 
-@pytest.mark.parametrize("ttl_seconds, logins", [(3600, 1), (61.5, 1), (59, 3)])
-def test_a_token_is_renewed_a_minute_before_it_ends(ttl_seconds, logins):
-    """A token good for more than a minute is used again; one that ends within
-    the minute is renewed before the call."""
+@pytest.mark.parametrize("ttl_seconds, logins", [(3600, 1), (61.5, 1), (59, 1), (3, 1), (0, 3)])
+def test_a_token_is_renewed_before_it_ends(ttl_seconds, logins):
+    """A token is used again until a minute before its end, or a quarter of its
+    life before if that is less (a 59-second or 3-second token too, not logged
+    in for on every call); one that is due (here: ends now) is renewed before the call."""
     stub = CountingStub(dt.timedelta(seconds=ttl_seconds))
     client = StubClient(stub)
     try:
@@ -397,6 +398,13 @@ def test_a_token_is_renewed_a_minute_before_it_ends(ttl_seconds, logins):
         client.close()
     assert stub.logins == logins
     assert tokens[-1] == f"v1.token{logins}"
+
+
+def test_renew_time_is_a_minute_or_a_quarter_of_the_life_before_the_end():
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+    for life, before in [(3600, 60), (240, 60), (100, 25), (3, 0.75), (0, 0), (-5, 0)]:
+        until = now + dt.timedelta(seconds=life)
+        assert renew_time(until, now) == until - dt.timedelta(seconds=before), life
 
 
 def test_a_forgotten_token_is_replaced_and_a_newer_one_stays():

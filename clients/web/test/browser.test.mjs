@@ -313,6 +313,63 @@ test("the browser signs in with the Go CLI's keys", async () => {
   }
 });
 
+// A server whose session tokens last 3 s ends the page's stream as each
+// expires; the page reopens it at once, saying nothing about it.
+test("the page stays connected, saying nothing, as 3-second tokens expire", async () => {
+  const { dir, cleanup } = await tempDir("spartan-web-expiry-");
+  log("a server whose session tokens last 3 s (auth.token_minutes: 0.05)");
+  const short = await Server.start({ dir, auth: "{required: true, token_minutes: 0.05}" });
+  const page = await newPage();
+  let opens = 0;
+  page.on("request", (r) => r.url().endsWith("/spartan.v1.ChatService/ReceiveMsg") && opens++);
+  const store = new lib.MemoryKeyStore();
+  const state = await lib.loadState(store);
+  const bob = new lib.Crypto(new lib.SpartanClient({ baseUrl: short.url, user: "bob", signingKey: state.signing }), store, state);
+  const bobSub = bob.client.subscribe({ onUpdate: (u) => u.kind === "message" && bobSub.ack(u.message) });
+  try {
+    await bob.publish();
+    await page.goto(short.url);
+    await signIn(page, "alice");
+    // Every status line, notice and bob's entry in the list the page ever shows.
+    await page.evaluate(() => {
+      const seen = (window.__seen = new Set());
+      const note = () => {
+        seen.add(`status: ${document.getElementById("connection").textContent}`);
+        for (const e of document.querySelectorAll("#messages .notice")) seen.add(`notice: ${e.textContent}`);
+        const b = document.querySelector('[data-user="bob"]');
+        if (b) seen.add(`list: ${b.getAttribute("aria-label")}`);
+      };
+      note();
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await bob.client.requestChat("alice");
+    await waitText(page, "#requests", "bob is requesting to chat with you.");
+    await page.click('#requests button[aria-label="Accept bob\'s chat request"]');
+    await bob.sendText("alice", "before the tokens expire", lib.newMessageId());
+    await waitText(page, "#messages li.msg", "before the tokens expire");
+
+    log("waiting for the server to cut the page's stream twice as its tokens expire");
+    const first = opens;
+    const deadline = Date.now() + 10_000;
+    while (opens - first < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(opens - first >= 2, `the page reopened its stream ${opens - first} times within 10 s, not 2`);
+
+    await bob.sendText("alice", "after two expiries", lib.newMessageId());
+    await waitText(page, "#messages li.msg", "after two expiries");
+    assert.deepEqual(await texts(page), ["before the tokens expire", "after two expiries"], "each message once, in order");
+    assert.equal(await page.$eval("#connection", (e) => e.classList.contains("down")), false, "the status is up");
+    const seen = await page.evaluate(() => [...window.__seen]);
+    log(`the stream was reopened ${opens - first} times; the page showed: ${seen.join(" | ")}`);
+    const bad = seen.filter((t) => /lost connection|reconnect|disconnected|offline|unreachable|could not/i.test(t));
+    assert.deepEqual(bad, [], `the page said nothing about the cuts; it showed: ${seen.join(" | ")}`);
+  } finally {
+    await bobSub.stop();
+    await page.close();
+    await short.stop();
+    await cleanup();
+  }
+});
+
 /** serveDist serves dist/ on another loopback port: the page from another origin. */
 async function serveDist() {
   const port = await freePort();

@@ -142,13 +142,14 @@ export class Proc {
  * restartable on the same port.
  */
 export class Server {
-  static async start({ dir, users = ["alice", "bob", "charlie", "eve"], extra = "" }) {
+  /** start writes config.yaml (auth: the auth section, e.g. "{required: true, token_minutes: 0.05}") and starts the server. */
+  static async start({ dir, users = ["alice", "bob", "charlie", "eve"], auth = "{required: true}", extra = "" }) {
     const s = new Server(dir, await freePort());
     await writeFile(
       join(dir, "config.yaml"),
       [
         `users: [${users.join(", ")}]`,
-        "auth: {required: true}",
+        `auth: ${auth}`,
         // Generous: every client of a test logs in from 127.0.0.1, and the
         // log-in class counts per address (120 a minute by default).
         "rate: {calls: 100000, window_seconds: 1, classes: {login: {calls: 100000, window_seconds: 1, burst: 100000}}}",

@@ -1,7 +1,8 @@
 // The library under Node against the real server: two users log in with
 // Ed25519 keys, ask and accept, exchange sealed messages on their
 // subscriptions, read history, post to a group, and lose nothing across a
-// server restart (the subscription reconnects and resumes).
+// server restart (the subscription reconnects and resumes), nor when 3-second
+// session tokens expire under an open stream (it is reopened quietly).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as lib from "../build/lib.mjs";
@@ -12,6 +13,7 @@ class Inbox {
   constructor(crypto) {
     this.crypto = crypto;
     this.items = [];
+    this.presence = [];
     this.waiters = new Set();
     this.sub = crypto.client.subscribe({ onUpdate: (u) => this.update(u), maxBackoffMs: 500 });
   }
@@ -22,6 +24,7 @@ class Inbox {
       if (m.type === lib.MessageType.TEXT) text = (await this.crypto.open(m)).text;
       if (m.type === lib.MessageType.GROUP_KEY) await this.crypto.acceptGroupKey(m);
       this.items.push({ kind: "message", type: m.type, sender: m.sender, group: m.group, text, id: m.id });
+      if (m.type === lib.MessageType.PRESENCE) this.presence.push(`${m.sender} ${m.online ? "online" : "offline"}`);
       this.sub.ack(m);
     } else {
       this.items.push({ kind: u.kind });
@@ -51,10 +54,10 @@ class Inbox {
   }
 }
 
-async function user(server, name) {
+async function user(server, name, interceptors = []) {
   const store = new lib.MemoryKeyStore();
   const state = await lib.loadState(store);
-  const client = new lib.SpartanClient({ baseUrl: server.url, user: name, signingKey: state.signing });
+  const client = new lib.SpartanClient({ baseUrl: server.url, user: name, signingKey: state.signing, interceptors });
   const crypto = new lib.Crypto(client, store, state);
   await crypto.publish();
   return crypto;
@@ -129,4 +132,92 @@ test("a second log-in key for a user is refused in plain words", async () => {
     assert.match(lib.errorMessage(err), /charlie/);
     return true;
   });
+});
+
+test("a token is renewed a minute, or a quarter of its life, before it ends", () => {
+  const now = 1_000_000;
+  assert.equal(lib.renewAt(now + 3_600_000, now), now + 3_600_000 - 60_000, "an hour's token: a minute before");
+  assert.equal(lib.renewAt(now + 3_000, now), now + 2_250, "a 3-second token: after three quarters of its life");
+  assert.equal(lib.renewAt(now - 1_000, now), now - 1_000, "a token already over: at once");
+});
+
+/** counter is an interceptor counting the calls of each procedure. */
+function counter() {
+  const calls = {};
+  const interceptor = (next) => (req) => {
+    const name = new URL(req.url).pathname.split("/").pop();
+    calls[name] = (calls[name] ?? 0) + 1;
+    return next(req);
+  };
+  return { calls, interceptor };
+}
+
+test("a subscription outlives its 3-second session tokens, quietly", async () => {
+  const { dir, cleanup } = await tempDir("spartan-web-expiry-");
+  log("a server whose session tokens last 3 s (auth.token_minutes: 0.05)");
+  const short = await Server.start({ dir, auth: "{required: true, token_minutes: 0.05}" });
+  const count = counter();
+  let ai;
+  let bi;
+  try {
+    const alice = await user(short, "alice", [count.interceptor]);
+    const bob = await user(short, "bob");
+    bi = new Inbox(bob);
+    await alice.client.requestChat("bob");
+    await bi.waitFor((i) => i.type === lib.MessageType.CHAT_REQUEST && i.sender === "alice", "chat request");
+    await bob.client.answerChat("alice", true);
+    ai = new Inbox(alice);
+    await ai.waitFor((i) => i.type === lib.MessageType.CHAT_ACCEPTED, "acceptance");
+    await bob.sendText("alice", "before the tokens expire", lib.newMessageId());
+    await ai.waitFor((i) => i.text === "before the tokens expire", "the first message");
+
+    log("many calls on one token log in once, not on every call");
+    const before = count.calls.Authenticate ?? 0;
+    for (let i = 0; i < 10; i++) await alice.client.login();
+    assert.ok((count.calls.Authenticate ?? 0) - before <= 1, `ten calls logged in ${(count.calls.Authenticate ?? 0) - before} times`);
+
+    log("waiting for the server to cut alice's stream twice as her tokens expire");
+    const opens = count.calls.ReceiveMsg;
+    await new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        clearInterval(poll);
+        reject(new Error(`ReceiveMsg opened ${count.calls.ReceiveMsg - opens} more times within 10 s, not 2`));
+      }, 10_000);
+      const poll = setInterval(() => {
+        if (count.calls.ReceiveMsg - opens >= 2) {
+          clearInterval(poll);
+          clearTimeout(deadline);
+          resolve();
+        }
+      }, 50);
+    });
+    log(`alice's stream was reopened ${count.calls.ReceiveMsg - opens} times; ${count.calls.Authenticate} log-ins in all`);
+
+    await bob.sendText("alice", "after two expiries", lib.newMessageId());
+    await ai.waitFor((i) => i.text === "after two expiries", "the message after the expiries");
+    assert.deepEqual(
+      ai.items.filter((i) => i.text).map((i) => i.text),
+      ["before the tokens expire", "after two expiries"],
+      "each message once, in order",
+    );
+    assert.deepEqual(
+      ai.items.filter((i) => i.kind !== "message"),
+      [],
+      "no disconnection or reconnection was reported",
+    );
+    assert.deepEqual(bi.items.filter((i) => i.kind !== "message"), [], "nor to bob");
+    // Each stream of bob's starts with who is online; from alice's first
+    // stream on, she stays online for him across her cuts.
+    const since = bi.presence.indexOf("alice online");
+    assert.ok(since >= 0 && !bi.presence.slice(since).includes("alice offline"), `bob never saw alice go offline: ${bi.presence.join(", ")}`);
+    assert.ok(
+      count.calls.Authenticate <= count.calls.ReceiveMsg + 2,
+      `${count.calls.Authenticate} log-ins for ${count.calls.ReceiveMsg} streams: about one a token, not one a call`,
+    );
+  } finally {
+    await ai?.sub.stop();
+    await bi?.sub.stop();
+    await short.stop();
+    await cleanup();
+  }
 });

@@ -1,7 +1,8 @@
 // Logging in (docs/SECURITY.md, "Authentication"): Challenge, an Ed25519
 // signature of "spartan-auth-v1" 0x00 user 0x00 challenge, Authenticate; then
 // "Authorization: Bearer <token>" on every call but the open ones, renewed a
-// minute before it ends and once more when a server refuses it.
+// minute before it ends (a quarter of its life before, for a token that lives
+// less than four minutes) and once more when a server refuses it.
 
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { buf, concat, utf8 } from "./bytes.js";
@@ -13,8 +14,17 @@ export const OPEN_PROCEDURES = [
   "/spartan.v1.ChatService/ListUsers",
 ];
 
-/** RENEW_BEFORE_MS: a token is renewed this long before it ends. */
+/**
+ * RENEW_BEFORE_MS: a token is renewed at most this long before it ends; one
+ * that lives less than four times as long is renewed after three quarters of
+ * its life, so that a short token is not replaced on every call.
+ */
 const RENEW_BEFORE_MS = 60_000;
+
+/** renewAt is when a token that ends at until, got at now, is renewed (ms since the epoch). */
+export function renewAt(until: number, now: number): number {
+  return until - Math.min(RENEW_BEFORE_MS, Math.max(0, until - now) / 4);
+}
 
 /** SigningKey is an Ed25519 key pair; the private half may be non-extractable. */
 export interface SigningKey {
@@ -44,7 +54,7 @@ export type LogIn = () => Promise<{ token: string; until: number }>;
 /** Session keeps the session token and puts it on calls, as an interceptor. */
 export class Session {
   private token = "";
-  private until = 0;
+  private renewAfter = 0;
   private pending: Promise<string> | undefined;
 
   constructor(private readonly logIn: LogIn | undefined) {}
@@ -52,11 +62,11 @@ export class Session {
   /** current is a token good for a while, logging in when there is none. */
   async current(): Promise<string> {
     if (!this.logIn) return "";
-    if (this.token && this.until - Date.now() > RENEW_BEFORE_MS) return this.token;
+    if (this.token && Date.now() < this.renewAfter) return this.token;
     this.pending ??= this.logIn().then(
       ({ token, until }) => {
         this.token = token;
-        this.until = until;
+        this.renewAfter = renewAt(until, Date.now());
         this.pending = undefined;
         return token;
       },
@@ -73,7 +83,22 @@ export class Session {
     if (this.token === token) this.token = "";
   }
 
-  /** interceptor adds the token and logs in again once when a unary call is refused. */
+  /** dropOnRefusal passes a stream's messages on, dropping token when the stream ends Unauthenticated. */
+  private async *dropOnRefusal<T>(token: string, messages: AsyncIterable<T>): AsyncIterable<T> {
+    try {
+      yield* messages;
+    } catch (err) {
+      if (ConnectError.from(err).code === Code.Unauthenticated) this.drop(token);
+      throw err;
+    }
+  }
+
+  /**
+   * interceptor adds the token and logs in again once when a unary call is
+   * refused. A stream refused, as it opens or later (a server ends a stream
+   * when the token it was opened with expires), drops its token, so that the
+   * subscription's next stream logs in again.
+   */
   readonly interceptor: Interceptor = (next) => async (req) => {
     if (OPEN_PROCEDURES.includes(new URL(req.url).pathname.replace(/^.*(\/spartan\.v1\.ChatService\/)/, "$1"))) {
       return next(req);
@@ -81,7 +106,9 @@ export class Session {
     const token = await this.current();
     if (token) req.header.set("Authorization", `Bearer ${token}`);
     try {
-      return await next(req);
+      const res = await next(req);
+      if (!res.stream || !token) return res;
+      return { ...res, message: this.dropOnRefusal(token, res.message) };
     } catch (err) {
       if (!token || ConnectError.from(err).code !== Code.Unauthenticated) throw err;
       this.drop(token);

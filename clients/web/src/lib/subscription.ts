@@ -2,7 +2,10 @@
 // delivered, replaying what was missed, then live; after a dropped
 // connection it asks the server (Login) with a growing wait until it
 // answers, says so, and resumes from the same position, so every stored
-// message is delivered once, in order. Acknowledgements are coalesced.
+// message is delivered once, in order. A stream that had been running and
+// that the server ends because its session token expired is reopened at
+// once, quietly (no "disconnected"), after logging in again. Acknowledgements
+// are coalesced.
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "../gen/spartan/v1/chat_pb.js";
@@ -33,6 +36,12 @@ interface Position {
   epoch: string;
   seq: bigint;
 }
+
+/**
+ * RAN_MS: a stream open this long (or that delivered something) had been
+ * running; ended Unauthenticated, its token expired rather than was refused.
+ */
+const RAN_MS = 1000;
 
 /** sleep waits ms, or less when signal aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -117,9 +126,23 @@ export class Subscription {
         }
       }
       if (!lostSince) {
-        err = await this.stream(last, (p) => (last = p));
+        let opened = 0;
+        let delivered = false;
+        err = await this.stream(last, {
+          moved: (p) => (last = p),
+          opened: () => (opened = Date.now()),
+          delivered: () => (delivered = true),
+        });
         if (signal.aborted) return;
         const code = codeOf(err);
+        if (code === Code.Unauthenticated && opened && (delivered || Date.now() - opened >= RAN_MS)) {
+          // The server ended a stream that had been running because its
+          // session token expired (the session dropped it): reopen it at
+          // once, quietly, logging in again. A stream refused as it opens is
+          // another matter: below.
+          refusals = 0;
+          continue;
+        }
         if (code === Code.OutOfRange) {
           // The server has fewer messages than we saw: it lost its data.
           last = { epoch: "", seq: 0n };
@@ -146,12 +169,22 @@ export class Subscription {
     }
   }
 
-  /** stream runs one ReceiveMsg after last and returns why it ended. */
-  private async stream(last: Position, moved: (p: Position) => void): Promise<unknown> {
+  /**
+   * stream runs one ReceiveMsg after last and returns why it ended. It calls
+   * on.opened when it has a token (logging in first when the session has
+   * none) and opens the stream, on.moved with each new position, and
+   * on.delivered after each message handled.
+   */
+  private async stream(
+    last: Position,
+    on: { moved: (p: Position) => void; opened: () => void; delivered: () => void },
+  ): Promise<unknown> {
     const ctl = new AbortController();
     const stop = () => ctl.abort();
     this.abort.signal.addEventListener("abort", stop, { once: true });
     try {
+      await this.client.session.current();
+      on.opened();
       const stream = this.client.rpc.receiveMsg(
         { receiver: this.client.user, seq: last.seq, epoch: last.epoch },
         { signal: ctl.signal },
@@ -162,8 +195,9 @@ export class Subscription {
           if (m.seq <= last.seq) continue; // delivered before a reconnection
           last = { epoch: last.epoch, seq: m.seq };
         }
-        moved(last);
+        on.moved(last);
         await this.opts.onUpdate({ kind: "message", message: m });
+        on.delivered();
         if (this.abort.signal.aborted) return undefined;
       }
       return new ConnectError("the server ended the stream", Code.Unavailable);
