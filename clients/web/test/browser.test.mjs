@@ -370,6 +370,58 @@ test("the page stays connected, saying nothing, as 3-second tokens expire", asyn
   }
 });
 
+// Past the send limit the page waits as long as the server's RetryInfo asks,
+// once per refusal, and sends the rest in order: no message lost, none twice.
+test("a burst typed past the rate limit arrives in order, paced as the server asks", async () => {
+  const { dir, cleanup } = await tempDir("spartan-web-rate-");
+  log("a server whose send limit is 2 in 3 s, burst 2: a refusal asks for up to 1.5 s");
+  const paced = await Server.start({ dir, send: "calls: 2, window_seconds: 3, burst: 2" });
+  const page = await newPage();
+  let sends = 0;
+  page.on("request", (r) => r.url().endsWith("/spartan.v1.ChatService/SendMsg") && sends++);
+  const store = new lib.MemoryKeyStore();
+  const state = await lib.loadState(store);
+  const bob = new lib.Crypto(new lib.SpartanClient({ baseUrl: paced.url, user: "bob", signingKey: state.signing }), store, state);
+  const got = [];
+  const bobSub = bob.client.subscribe({
+    onUpdate: async (u) => {
+      if (u.kind !== "message") return;
+      if (u.message.type === lib.MessageType.TEXT) got.push((await bob.open(u.message)).text);
+      bobSub.ack(u.message);
+    },
+  });
+  try {
+    await bob.publish();
+    await page.goto(paced.url);
+    await signIn(page, "alice");
+    await bob.client.requestChat("alice");
+    await waitText(page, "#requests", "bob is requesting to chat with you.");
+    await page.click('#requests button[aria-label="Accept bob\'s chat request"]');
+    await waitText(page, "#messages .notice", "You are now ready to chat with bob.");
+
+    const want = Array.from({ length: 5 }, (_, i) => `burst line ${i + 1}`);
+    log(`alice types ${want.length} lines at once`);
+    for (const t of want) await send(page, t);
+    await waitText(page, "#messages .notice", "The server is pacing your messages (alice may send 2 messages ");
+    const deadline = Date.now() + 4 * WAIT;
+    while (got.length < want.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(got, want, "bob got each line once, in order");
+    await page.waitForFunction(() => ![...document.querySelectorAll("#messages .meta")].some((e) => /waiting|sending/.test(e.textContent)), { timeout: WAIT });
+    assert.deepEqual(await texts(page), want, "the page shows each line once, in order");
+    // Two go at once; each of the other three is refused once, then sent
+    // after the wait the refusal asked for (a fixed 1 s would be refused twice).
+    log(`${sends} SendMsg calls for ${want.length} lines`);
+    assert.ok(sends <= want.length + 3, `${sends} SendMsg calls for ${want.length} lines: at most one refusal per paced line`);
+    const notices = await page.$$eval("#messages .notice", (els) => els.filter((e) => e.textContent.includes("pacing")).length);
+    assert.equal(notices, 1, "the pacing is said once");
+  } finally {
+    await bobSub.stop();
+    await page.close();
+    await paced.stop();
+    await cleanup();
+  }
+});
+
 /** serveDist serves dist/ on another loopback port: the page from another origin. */
 async function serveDist() {
   const port = await freePort();

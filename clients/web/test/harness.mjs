@@ -142,8 +142,12 @@ export class Proc {
  * restartable on the same port.
  */
 export class Server {
-  /** start writes config.yaml (auth: the auth section, e.g. "{required: true, token_minutes: 0.05}") and starts the server. */
-  static async start({ dir, users = ["alice", "bob", "charlie", "eve"], auth = "{required: true}", extra = "" }) {
+  /**
+   * start writes config.yaml (auth: the auth section, e.g. "{required: true,
+   * token_minutes: 0.05}"; send: the send class's limit, e.g. "calls: 2,
+   * window_seconds: 1, burst: 2") and starts the server.
+   */
+  static async start({ dir, users = ["alice", "bob", "charlie", "eve"], auth = "{required: true}", send = "calls: 100000, window_seconds: 1", extra = "" }) {
     const s = new Server(dir, await freePort());
     await writeFile(
       join(dir, "config.yaml"),
@@ -152,7 +156,7 @@ export class Server {
         `auth: ${auth}`,
         // Generous: every client of a test logs in from 127.0.0.1, and the
         // log-in class counts per address (120 a minute by default).
-        "rate: {calls: 100000, window_seconds: 1, classes: {login: {calls: 100000, window_seconds: 1, burst: 100000}}}",
+        `rate: {${send}, classes: {login: {calls: 100000, window_seconds: 1, burst: 100000}}}`,
         `store: {kind: bolt, path: ${join(dir, "spartan.db")}}`,
         extra,
       ].join("\n") + "\n",

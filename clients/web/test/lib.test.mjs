@@ -221,3 +221,77 @@ test("a subscription outlives its 3-second session tokens, quietly", async () =>
     await cleanup();
   }
 });
+
+/** varint is n in protobuf's base-128 varint. */
+function varint(n) {
+  const out = [];
+  for (; n > 127; n = Math.floor(n / 128)) out.push((n % 128) | 128);
+  out.push(n);
+  return out;
+}
+
+/** retryInfo is a google.rpc.RetryInfo's bytes, its Duration's fields set when given. */
+function retryInfo({ seconds, nanos } = {}) {
+  const d = [];
+  if (seconds !== undefined) d.push(0x08, ...varint(seconds));
+  if (nanos !== undefined) d.push(0x10, ...varint(nanos));
+  return new Uint8Array([0x0a, d.length, ...d]);
+}
+
+/** refused is a ResourceExhausted error carrying details as if from the wire. */
+function refused(...details) {
+  const err = new lib.ConnectError("alice may send 2 messages a second; try again in 0.5 s", lib.Code.ResourceExhausted);
+  err.details = details;
+  return err;
+}
+
+test("retryDelay reads a google.rpc.RetryInfo detail, and nothing else", () => {
+  const info = (value) => ({ type: "google.rpc.RetryInfo", value });
+  assert.equal(lib.retryDelay(refused(info(retryInfo({ seconds: 4 })))), 4000, "seconds only");
+  assert.equal(lib.retryDelay(refused(info(retryInfo({ nanos: 70_000_000 })))), 70, "nanos only");
+  assert.equal(lib.retryDelay(refused(info(retryInfo({ seconds: 1, nanos: 500_000_000 })))), 1500, "both");
+  assert.equal(lib.retryDelay(refused(info(retryInfo({ seconds: 0 })))), 0, "a zero wait is a wait");
+  assert.equal(lib.retryDelay(refused({ type: "google.rpc.DebugInfo", value: retryInfo({ seconds: 4 }) })), undefined, "a detail of another type");
+  assert.equal(
+    lib.retryDelay(refused({ type: "google.rpc.DebugInfo", value: new Uint8Array([1, 2]) }, info(retryInfo({ seconds: 2 })))),
+    2000,
+    "the RetryInfo among other details",
+  );
+  assert.equal(lib.retryDelay(refused()), undefined, "no detail");
+  assert.equal(lib.retryDelay(refused(info(new Uint8Array()))), undefined, "a RetryInfo without a delay");
+  for (const garbage of [[0xff, 0xff, 0xff], [0x0a, 0x05, 0x08], [0x0a, 0x02, 0x08, 0xff], [0x00], [0x0f, 0x01]]) {
+    assert.equal(lib.retryDelay(refused(info(new Uint8Array(garbage)))), undefined, `garbage ${garbage}`);
+  }
+  assert.equal(lib.retryDelay(new Error("plain")), undefined, "not a ConnectError");
+  assert.equal(lib.retryDelay(undefined), undefined, "not an error at all");
+});
+
+test("retryDelay reads the real server's rate-limit refusal", async () => {
+  const { dir, cleanup } = await tempDir("spartan-web-rate-");
+  log("a server whose send limit is 2 a second, burst 2");
+  const paced = await Server.start({ dir, send: "calls: 2, window_seconds: 1, burst: 2" });
+  try {
+    const alice = await user(paced, "alice");
+    const bob = await user(paced, "bob");
+    await alice.client.requestChat("bob");
+    await bob.client.answerChat("alice", true);
+    let err;
+    for (let i = 0; i < 10 && !err; i++) {
+      try {
+        await alice.sendText("bob", `message ${i}`, lib.newMessageId());
+      } catch (e) {
+        err = e;
+      }
+    }
+    assert.ok(err, "a send past the limit is refused");
+    assert.equal(lib.codeOf(err), lib.Code.ResourceExhausted, lib.errorMessage(err));
+    const wait = lib.retryDelay(err);
+    log(`refused: "${lib.errorMessage(err)}"; retryDelay ${wait} ms`);
+    assert.ok(wait > 0 && wait <= 1000, `a positive wait not above the 1-second window: ${wait}`);
+    await new Promise((r) => setTimeout(r, wait));
+    await alice.sendText("bob", "after the wait", lib.newMessageId()); // the wait was enough
+  } finally {
+    await paced.stop();
+    await cleanup();
+  }
+});

@@ -20,6 +20,7 @@ import {
   codeOf,
   errorMessage,
   retryable,
+  retryDelay,
   e2e,
   type Held,
   type KeyChange,
@@ -97,6 +98,10 @@ class App {
   private active?: Conversation;
   private maxBytes = 65536;
   private flushing?: Promise<void>;
+  private retryTimer?: ReturnType<typeof setTimeout>; // the one pending retry of the outbox
+  private pacedUntil = 0; // the server asked us not to send before this time (ms)
+  private backoff = 0; // the last wait after an unreachable server (ms); 0 after a send
+  private pacingSaid = false; // the pacing notice was shown since the outbox was last empty
   private connected = true;
   private seq = 0; // orders items of equal time
   private signingIn = false;
@@ -678,17 +683,42 @@ class App {
     for (const x of this.crypto.state.outbox) this.showHeld(x, "waiting to be sent");
   }
 
-  /** flush sends what waits, in order; one flush at a time. */
+  /**
+   * flush sends what waits, in order; one flush at a time. While the server's
+   * rate limit asked us to wait, it leaves the sending to the pending retry.
+   */
   private flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    // A flush under way sends what is added meanwhile too, unless it has just
+    // found the outbox empty: one more after it, then (cheap when empty).
+    if (this.flushing) return this.flushing.then(() => this.flush());
+    if (this.retryTimer !== undefined && Date.now() < this.pacedUntil) return Promise.resolve();
+    this.cancelRetry(); // a retry after an unreachable server: now instead
+    this.flushing = this.flushOnce().finally(() => (this.flushing = undefined));
     return this.flushing;
+  }
+
+  /** retryIn arms the one retry of the outbox, replacing any pending one. */
+  private retryIn(ms: number): void {
+    this.cancelRetry();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush();
+    }, ms);
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private async flushOnce(): Promise<void> {
     const skip = new Set<string>(); // receivers without a key: their messages keep waiting, in order
-    for (const x of [...this.crypto.state.outbox]) {
-      const dest = x.group ? `g:${x.group}` : `u:${x.to}`;
-      if (skip.has(dest)) continue;
+    const destOf = (x: Held) => (x.group ? `g:${x.group}` : `u:${x.to}`);
+    for (;;) {
+      // The outbox as it is now, so what is typed during the flush goes too.
+      const x = this.crypto.state.outbox.find((y) => !skip.has(destOf(y)));
+      if (!x) break;
+      const dest = destOf(x);
       const c = this.conv(dest);
       let sent: SendMsgResponse | undefined;
       try {
@@ -700,6 +730,7 @@ class App {
           sent = await this.crypto.sendText(x.to, x.text, x.clientMsgId);
           if (sent.pending) this.showHeld(x, "delivered when accepted");
         }
+        this.backoff = 0;
       } catch (err) {
         if (err instanceof NoKeyError) {
           skip.add(dest);
@@ -713,11 +744,20 @@ class App {
         if (retryable(err)) {
           this.showHeld(x, "waiting for the server");
           if (codeOf(err) === Code.ResourceExhausted) {
-            this.notice(c, "The server is pacing your messages; the rest follow in order.");
-            setTimeout(() => void this.flush(), 1000);
+            // As long as the server asks (its RetryInfo), within reason.
+            const wait = Math.ceil(Math.min(Math.max(retryDelay(err) ?? 1000, 50), 60_000));
+            if (!this.pacingSaid) {
+              this.pacingSaid = true;
+              const limit = errorMessage(err).replace(/;\s*try again.*$/, "");
+              this.notice(c, `The server is pacing your messages (${limit}); the rest follow in order.`);
+            }
+            this.pacedUntil = Date.now() + wait;
+            this.retryIn(wait);
           } else {
             this.setConnection(false, "Not sent yet: the server is unreachable. What you type waits and is sent, in order, when it is back.");
-            setTimeout(() => void this.flush(), 3000); // besides the reconnection, which flushes too
+            // Besides the reconnection, which flushes at once: 1 s, 2 s, 4 s … 30 s.
+            this.backoff = Math.min(this.backoff ? this.backoff * 2 : 1000, 30_000);
+            this.retryIn(this.backoff);
           }
           return;
         }
@@ -738,6 +778,7 @@ class App {
         if (c === this.active) this.renderMessages(true);
       }
     }
+    if (!this.crypto.state.outbox.length) this.pacingSaid = false;
   }
 
   private dropHeld(user: string): void {
