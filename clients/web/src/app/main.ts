@@ -602,9 +602,12 @@ class App {
       case MessageType.KEY_PUBLISHED:
         try {
           await this.crypto.refresh(from);
-          const n = this.crypto.state.outbox.filter((x) => x.to === from).length;
+          const waiting = () => this.crypto.state.outbox.filter((x) => x.to === from).length;
+          const before = waiting();
           await this.flush();
-          if (n) {
+          // Those that left; any the rate limit holds follow (the pacing notice says so).
+          const n = before - waiting();
+          if (n > 0) {
             this.notice(this.conv(`u:${from}`), `${from} has set up encryption; sent ${n === 1 ? "1 waiting message" : `${n} waiting messages`}.`);
           }
         } catch (err) {
