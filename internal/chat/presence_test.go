@@ -2,7 +2,9 @@ package chat_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,4 +100,69 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("unexpected event %+v", ev)
 	default:
 	}
+}
+
+// errReopen is the cause TestPresenceLingers's streams end with when their
+// client is to reopen them at once.
+var errReopen = errors.New("reopen")
+
+// TestPresenceLingers: a stream that ends with a cause Reopening names
+// leaves its user online for Linger (nobody is told anything when the
+// client reopens in time) and offline after it if it does not; a stream
+// that ends otherwise goes offline at once.
+func TestPresenceLingers(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	svc, _ := newService(t, chat.Options{
+		Reopening: func(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errReopen) },
+		Linger:    200 * time.Millisecond,
+	})
+	// receive runs a stream of user; end ends it with a cause and returns
+	// once Receive has.
+	receive := func(user string) (end func(cause error)) {
+		sctx, cancel := context.WithCancelCause(ctx)
+		started, done := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		go func() {
+			defer close(done)
+			_ = svc.Receive(sctx, user, 0, "", func([]chat.Event) error {
+				once.Do(func() { close(started) })
+				return nil
+			})
+		}()
+		<-started // its presence events: it counts online
+		return func(cause error) {
+			cancel(cause)
+			<-done
+		}
+	}
+	bob, _ := follow(t, svc, "bob")
+	for range 3 { // alice, carol, dave: offline
+		nextEvent(t, bob)
+	}
+	cancel := receive("alice")
+	wantPresence(t, nextEvent(t, bob), "alice", true)
+
+	cancel(errReopen)
+	if on, err := svc.Online(ctx, "alice"); err != nil || !on {
+		t.Fatalf("Online(alice) right after her stream ended to be reopened = %t, %v; want true", on, err)
+	}
+	cancel = receive("alice") // reopened within the linger
+	time.Sleep(400 * time.Millisecond)
+	if on, err := svc.Online(ctx, "alice"); err != nil || !on {
+		t.Fatalf("Online(alice) after her stream was reopened = %t, %v; want true", on, err)
+	}
+	select {
+	case ev := <-bob:
+		t.Fatalf("bob was told %+v while alice's stream was reopened", ev)
+	default:
+	}
+
+	cancel(errReopen) // not reopened: offline once the linger is over
+	wantPresence(t, nextEvent(t, bob), "alice", false)
+
+	cancel = receive("alice")
+	wantPresence(t, nextEvent(t, bob), "alice", true)
+	cancel(context.Canceled) // the client went away: offline at once
+	wantPresence(t, nextEvent(t, bob), "alice", false)
 }
