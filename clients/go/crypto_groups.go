@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 
+	"connectrpc.com/connect"
+
 	"github.com/spartan-messenger/spartan/clients/go/e2e"
 	"github.com/spartan-messenger/spartan/clients/go/keystore"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
@@ -74,6 +76,52 @@ func (x *Crypto) PostText(ctx context.Context, group, text, id string) ([]string
 	}
 	_, err = x.c.Send(ctx, &spartanv1.SendMsgRequest{Group: group, Payload: payload, Encryption: spartanv1.Encryption_ENCRYPTION_E2E, ClientMsgId: id})
 	return unreadable, err
+}
+
+// ShareOwedKeys sends user, who has just published an identity key, the
+// user's current sender key of every group whose key was made for a
+// membership that includes them but never reached them (they had no key
+// yet, or a new one since), if they are still a member: the posts sealed
+// with it meanwhile open for them then. It returns the groups whose key
+// went. The key was made for them, so nothing is shown that they were not
+// meant to read; a change of members makes a new key anyway.
+func (x *Crypto) ShareOwedKeys(ctx context.Context, user string) ([]string, error) {
+	owing, err := x.ks.Owing(user)
+	if err != nil {
+		return nil, err
+	}
+	var sent []string
+	for _, group := range owing {
+		g, err := x.c.GetGroup(ctx, group)
+		if c := connect.CodeOf(err); c == connect.CodeNotFound || c == connect.CodePermissionDenied {
+			continue // the group is gone, or the user left it
+		}
+		if err != nil {
+			return sent, err
+		}
+		if !slices.Contains(g.GetMembers(), user) {
+			continue // left since: the next post makes a new key without them
+		}
+		mine, ok, err := x.ks.MySenderKey(group)
+		if err != nil {
+			return sent, err
+		}
+		if !ok {
+			continue
+		}
+		shared, _, err := x.shareKey(ctx, group, []string{user}, mine.SenderKey)
+		if err != nil {
+			return sent, err
+		}
+		if len(shared) == 0 {
+			continue // no identity key after all
+		}
+		if err := x.ks.MarkShared(group, mine.ID, shared...); err != nil {
+			return sent, err
+		}
+		sent = append(sent, group)
+	}
+	return sent, nil
 }
 
 // shareKey sends members the sender key k for group, each copy sealed for

@@ -121,3 +121,73 @@ func TestGroupSenderKeys(t *testing.T) {
 		t.Errorf("alice's group history %q, want %q", texts, w)
 	}
 }
+
+// TestShareOwedKeys: a member without an identity key when a post was
+// sealed gets the poster's sender key once they publish one (and the post
+// opens); the key goes once; a member who left since gets nothing.
+func TestShareOwedKeys(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.Config())
+	alice := newUser(t, srv.Addr, "alice", t.TempDir())
+	if _, err := alice.c.CreateGroup(t.Context(), "team", []string{"bob", "charlie"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := post(t, alice, "team", "before you came"); !slices.Equal(got, []string{"bob", "charlie"}) {
+		t.Fatalf("unreadable for %q, want bob and charlie (no keys)", got)
+	}
+	bob := newUser(t, srv.Addr, "bob", t.TempDir())
+	carol := newUser(t, srv.Addr, "charlie", t.TempDir())
+	if err := carol.c.LeaveGroup(t.Context(), "team"); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"bob", "charlie"} {
+		if _, err := alice.x.Refresh(t.Context(), who); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		user string
+		want []string
+	}{
+		{"bob", []string{"team"}},
+		{"bob", nil},     // he has it now
+		{"charlie", nil}, // left the group
+	} {
+		got, err := alice.x.ShareOwedKeys(t.Context(), tt.user)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Fatalf("ShareOwedKeys(%s) = %q, %v; want %q", tt.user, got, err, tt.want)
+		}
+	}
+	// Bob's inbox: the post, which does not open yet, then the key, one.
+	var earlier *spartanv1.Message
+	keys := 0
+	sub := bob.c.Subscribe(t.Context(), spartan.SubscribeOptions{})
+	for up := range sub.C {
+		m := up.Message
+		switch m.GetType() {
+		case spartanv1.MessageType_MESSAGE_TYPE_TEXT:
+			earlier = m
+			if _, err := bob.x.Open(t.Context(), m); !errors.Is(err, spartan.ErrNoGroupKey) {
+				t.Fatalf("bob opens the post before the key came: %v, want ErrNoGroupKey", err)
+			}
+		case spartanv1.MessageType_MESSAGE_TYPE_GROUP_KEY:
+			keys++
+			if err := bob.x.AcceptGroupKey(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if keys == 1 && earlier != nil {
+			break
+		}
+	}
+	if earlier == nil || keys != 1 {
+		t.Fatalf("bob's inbox ended (%v) with the post %v and %d keys", sub.Err(), earlier, keys)
+	}
+	if o, err := bob.x.Open(t.Context(), earlier); err != nil || o.Text != "before you came" {
+		t.Fatalf("bob opens the earlier post: %q, %v", o.Text, err)
+	}
+	// The key went once: the next post needs no new copy for bob.
+	if got, err := alice.x.ShareOwedKeys(t.Context(), "bob"); err != nil || got != nil {
+		t.Fatalf("ShareOwedKeys(bob) again = %q, %v; want nothing", got, err)
+	}
+}

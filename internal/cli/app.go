@@ -62,10 +62,14 @@ type app struct {
 	// unreadable holds "group/member" for members told of as unable to
 	// read the user's posts (no key yet), told once.
 	unreadable map[string]bool
-	asking     []string        // users whose requests wait for an answer, oldest first
-	online     map[string]bool // other users with a stream open, as last told
-	sub        *spartan.Subscription
-	server     string // the server in use, of the -server list
+	// keyless holds, by group and sender, the posts that came before the
+	// sender's key for them (the user had no key yet when they were sealed):
+	// shown when the key comes.
+	keyless map[groupSender][]*spartanv1.Message
+	asking  []string        // users whose requests wait for an answer, oldest first
+	online  map[string]bool // other users with a stream open, as last told
+	sub     *spartan.Subscription
+	server  string // the server in use, of the -server list
 
 	// outbox holds typed messages the server could not take yet, in order;
 	// they go out when it answers again, or as fast as it allows. retry is
@@ -93,6 +97,7 @@ func newApp(c *spartan.Client, term terminal, login *spartanv1.LoginResponse, ke
 		c: c, term: term, others: login.GetOthers(), online: map[string]bool{}, server: c.Addr(),
 		keys: keys, maxText: spartan.MaxText(login.GetMaxMessageBytes()), keyWait: map[string]bool{},
 		groups: map[string]bool{}, unreadable: map[string]bool{}, maxPost: spartan.MaxPost(login.GetMaxMessageBytes()),
+		keyless: map[groupSender][]*spartanv1.Message{},
 	}
 	for _, g := range login.GetGroups() {
 		a.groups[g] = true
@@ -664,7 +669,7 @@ func (a *app) handleUpdate(ctx context.Context, u spartan.Update) {
 	from := m.GetSender()
 	switch m.GetType() {
 	case spartanv1.MessageType_MESSAGE_TYPE_TEXT:
-		a.term.Println(a.render(ctx, m))
+		a.showText(ctx, m)
 	case spartanv1.MessageType_MESSAGE_TYPE_KEY_PUBLISHED:
 		a.keyPublished(ctx, from)
 	case spartanv1.MessageType_MESSAGE_TYPE_GROUP_CHANGED:

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"connectrpc.com/connect"
 
+	spartan "github.com/spartan-messenger/spartan/clients/go"
 	spartanv1 "github.com/spartan-messenger/spartan/gen/spartan/v1"
 )
 
@@ -191,9 +193,59 @@ func (a *app) groupChanged(ctx context.Context, m *spartanv1.Message) {
 
 // groupKey takes in a member's sender key.
 func (a *app) groupKey(ctx context.Context, m *spartanv1.Message) {
+	kctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := a.crypto.AcceptGroupKey(kctx, m); err != nil {
+		a.say(fmt.Sprintf("WARNING: %s's key for %s could not be read (%s); their posts there will not show.", m.GetSender(), m.GetGroup(), errMessage(err)))
+		return
+	}
+	// The posts that waited for this key show now, in order; any sealed
+	// with another key still missing wait on, quietly.
+	gs := groupSender{group: m.GetGroup(), sender: m.GetSender()}
+	waiting := a.keyless[gs]
+	delete(a.keyless, gs)
+	for _, p := range waiting {
+		if a.needsKey(ctx, p) {
+			a.keyless[gs] = append(a.keyless[gs], p)
+			continue
+		}
+		a.term.Println(a.render(ctx, p))
+	}
+}
+
+// groupSender names a sender in a group.
+type groupSender struct{ group, sender string }
+
+// maxKeyless bounds the posts kept per group and sender while their key
+// has not come.
+const maxKeyless = 100
+
+// showText shows a text message; a group post sealed with a sender key
+// that has not come yet waits for it instead (told once while any wait):
+// the sender's client sends the key when it sees the user's identity key.
+func (a *app) showText(ctx context.Context, m *spartanv1.Message) {
+	if !a.needsKey(ctx, m) {
+		a.term.Println(a.render(ctx, m))
+		return
+	}
+	gs := groupSender{group: m.GetGroup(), sender: m.GetSender()}
+	if len(a.keyless[gs]) == 0 {
+		a.say(fmt.Sprintf("A post from %s@%s waits for %s's key; it will show when the key arrives.", gs.sender, gs.group, gs.sender))
+	}
+	a.keyless[gs] = append(a.keyless[gs], m)
+	if n := len(a.keyless[gs]); n > maxKeyless {
+		a.keyless[gs] = a.keyless[gs][n-maxKeyless:]
+	}
+}
+
+// needsKey says m is a group post whose sender key has not reached this
+// client.
+func (a *app) needsKey(ctx context.Context, m *spartanv1.Message) bool {
+	if m.GetGroup() == "" {
+		return false
+	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	if err := a.crypto.AcceptGroupKey(ctx, m); err != nil {
-		a.say(fmt.Sprintf("WARNING: %s's key for %s could not be read (%s); their posts there will not show.", m.GetSender(), m.GetGroup(), errMessage(err)))
-	}
+	_, err := a.crypto.Open(ctx, m)
+	return errors.Is(err, spartan.ErrNoGroupKey)
 }

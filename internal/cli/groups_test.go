@@ -71,3 +71,34 @@ func TestGroupChat(t *testing.T) {
 	bob.typeLine(t, "team")
 	bob.screen.Expect(t, wait, `[Spartan] There is no user named "team".`)
 }
+
+// TestLateMemberReadsEarlierPosts: posts to a group made before a member
+// ever connected (no key to send them the sender key) show for that member
+// once they connect: they wait, told once, and show when the poster's
+// client, seeing the new member's key, sends its sender key.
+func TestLateMemberReadsEarlierPosts(t *testing.T) {
+	t.Parallel()
+	addr, _ := startServer(t)
+	alice := startCLI(t, "alice", "-server", addr)
+	alice.screen.Expect(t, wait, "Enter a user whom you want to chat with: ")
+	alice.typeLine(t, "/group create team bob")
+	alice.screen.Expect(t, wait, "[Spartan] alice made the group team: alice, bob.\n")
+	alice.typeLine(t, "team")
+	alice.screen.Expect(t, wait, "[alice@team] > ")
+	alice.typeLine(t, "Hello, team!")
+	alice.screen.Expect(t, wait, "[Spartan] bob has not set up encryption yet and cannot read your posts to team until they connect.\n")
+	alice.typeLine(t, "Anyone?")
+	alice.screen.Expect(t, wait, "Anyone?\n[alice@team] > ")
+
+	bob := startCLI(t, "bob", "-server", addr)
+	bob.screen.Expect(t, wait,
+		"[Spartan] A post from alice@team waits for alice's key; it will show when the key arrives.\n",
+		"[alice@team] Hello, team!\n",
+		"[alice@team] Anyone?\n")
+	bob.screen.Lacks(t, "WARNING")
+	bob.screen.Lacks(t, "waits for alice's key; it will show when the key arrives.\n[Spartan] A post") // told once
+	bob.typeLine(t, "/chat team")
+	bob.screen.Expect(t, wait, "[bob@team] > ")
+	bob.typeLine(t, "/history")
+	bob.screen.Expect(t, wait, "[alice@team] Hello, team!\n[alice@team] Anyone?\n")
+}

@@ -208,6 +208,13 @@ func (a *app) keyPublished(ctx context.Context, user string) {
 		a.say(fmt.Sprintf("Could not get %s's new key: %s.", user, errMessage(err)))
 	default:
 		a.releaseHeld(ctx, user)
+		// Group keys made for user before they had a key go to them now, so
+		// they can read what was posted meanwhile.
+		sctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		if _, err := a.crypto.ShareOwedKeys(sctx, user); err != nil {
+			a.say(fmt.Sprintf("Could not send %s your group keys: %s; they go with your next post.", user, errMessage(err)))
+		}
 	}
 }
 

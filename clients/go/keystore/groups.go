@@ -149,3 +149,46 @@ func (s *Store) Unshare(member string) error {
 	}
 	return nil
 }
+
+// Owing returns the groups whose current sender key of the user's was made
+// for a membership that includes member but has not reached them (they had
+// no identity key then, or it changed since), in name order.
+func (s *Store) Owing(member string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reloadGroups(); err != nil {
+		return nil, err
+	}
+	var names []string
+	for name, st := range s.groups {
+		if st.Mine != nil && slices.Contains(st.Mine.Members, member) && !slices.Contains(st.Mine.Shared, member) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// MarkShared records that members have the user's sender key of id for
+// group, if it is still the current one (a new key may have replaced it
+// meanwhile: that one goes to everyone anyway).
+func (s *Store) MarkShared(group string, id []byte, members ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reloadGroups(); err != nil {
+		return err
+	}
+	st := s.groups[group]
+	if st.Mine == nil || !bytes.Equal(st.Mine.ID, id) {
+		return nil
+	}
+	mine := *st.Mine
+	mine.Shared = slices.Clone(mine.Shared)
+	for _, m := range members {
+		if !slices.Contains(mine.Shared, m) {
+			mine.Shared = append(mine.Shared, m)
+		}
+	}
+	st.Mine = &mine
+	return s.setGroup(group, st)
+}
