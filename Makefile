@@ -31,9 +31,14 @@ LINT      := $(BIN)/golangci-lint
 HEARTBEAT  := bash $(CURDIR)/tools/heartbeat
 FOREGROUND := bash $(CURDIR)/tools/foreground
 
-.PHONY: run cluster build tools redis generate checkgenerate lint test test-go fuzz vulncheck test-python bench bench-go venv clean web-deps web checkweb chromium test-web
+.PHONY: help run cluster build tools redis generate checkgenerate lint test test-go fuzz vulncheck test-python bench bench-go venv clean web-deps web checkweb chromium test-web
 
-## run: start the server on port 3000 with ./config.yaml (embedded defaults without it)
+## help: list the targets, with what each does (the "## target:" comments below)
+help:
+	@awk '/^## [a-z-]+:/ { if (t) print t; t = substr($$0, 4); next } /^## / && t { t = t " " substr($$0, 4); next } { if (t) print t; t = "" }' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+): /  \1\t/' | expand -t 18
+
+## run: start the server on port 3000 with ./config.yaml (embedded defaults without it);
+## flags in ARGS (make run ARGS="-port 3100")
 # The server runs as the terminal's foreground job (tools/foreground), so
 # Ctrl-C stops it alone and make ends quietly with the server's status, 0.
 run:
