@@ -422,6 +422,63 @@ test("a burst typed past the rate limit arrives in order, paced as the server as
   }
 });
 
+// Charlie connects for the first time after alice posted to their group:
+// the post waits in his page, under one notice, until alice's client (the
+// library, reacting to his KEY_PUBLISHED with shareOwedKeys) sends her key;
+// then it shows, once, with no warning.
+test("a group post from before the first connection shows when the sender's key arrives", async () => {
+  const { dir, cleanup } = await tempDir("spartan-web-owed-");
+  const srv = await Server.start({ dir, users: ["alice", "bob", "charlie"] });
+  const page = await newPage();
+  const store = new lib.MemoryKeyStore();
+  const state = await lib.loadState(store);
+  const alice = new lib.Crypto(new lib.SpartanClient({ baseUrl: srv.url, user: "alice", signingKey: state.signing }), store, state);
+  let open;
+  const gate = new Promise((resolve) => (open = resolve));
+  const shared = [];
+  const aliceSub = alice.client.subscribe({
+    onUpdate: async (u) => {
+      if (u.kind !== "message") return;
+      if (u.message.type === lib.MessageType.KEY_PUBLISHED) {
+        await gate;
+        shared.push(...(await alice.shareOwedKeys(u.message.sender)));
+      }
+      aliceSub.ack(u.message);
+    },
+  });
+  try {
+    log("alice (a library client) makes team with bob and charlie, who never connected, and posts");
+    await alice.publish();
+    await alice.client.createGroup("team", ["bob", "charlie"]);
+    assert.deepEqual((await alice.postText("team", "Hello, team!", lib.newMessageId())).unreadable, ["bob", "charlie"]);
+
+    log("charlie signs in in the browser for the first time: the post waits for alice's key");
+    await page.goto(srv.url);
+    await signIn(page, "charlie");
+    await page.click('[data-group="team"]');
+    const waiting = "A post from alice@team waits for alice's key; it will show when the key arrives.";
+    await waitText(page, "#messages .notice", waiting);
+    assert.deepEqual(await texts(page), [], "nothing undecryptable is shown");
+    assert.equal(await page.$$eval("#messages .notice", (els, t) => els.filter((e) => e.textContent === t).length, waiting), 1, "one notice");
+
+    log("alice's client shares her key on charlie's KEY_PUBLISHED");
+    open();
+    await waitText(page, "#messages li.msg", "Hello, team!");
+    await page.waitForFunction((t) => ![...document.querySelectorAll("#messages .notice")].some((e) => e.textContent === t), { timeout: WAIT }, waiting);
+    assert.deepEqual(shared, ["team"]);
+    await alice.postText("team", "and after", lib.newMessageId());
+    await waitText(page, "#messages li.msg", "and after");
+    assert.deepEqual(await texts(page), ["Hello, team!", "and after"], "each post once, in order");
+    assert.equal(await page.$$eval("#messages .warning", (els) => els.length), 0, "no warning");
+  } finally {
+    open();
+    await aliceSub.stop();
+    await page.close();
+    await srv.stop();
+    await cleanup();
+  }
+});
+
 /** serveDist serves dist/ on another loopback port: the page from another origin. */
 async function serveDist() {
   const port = await freePort();

@@ -21,9 +21,14 @@ class Inbox {
     if (u.kind === "message") {
       const m = u.message;
       let text;
-      if (m.type === lib.MessageType.TEXT) text = (await this.crypto.open(m)).text;
-      if (m.type === lib.MessageType.GROUP_KEY) await this.crypto.acceptGroupKey(m);
-      this.items.push({ kind: "message", type: m.type, sender: m.sender, group: m.group, text, id: m.id });
+      let error;
+      try {
+        if (m.type === lib.MessageType.TEXT) text = (await this.crypto.open(m)).text;
+        if (m.type === lib.MessageType.GROUP_KEY) await this.crypto.acceptGroupKey(m);
+      } catch (err) {
+        error = err.name;
+      }
+      this.items.push({ kind: "message", type: m.type, sender: m.sender, group: m.group, text, id: m.id, error, raw: m });
       if (m.type === lib.MessageType.PRESENCE) this.presence.push(`${m.sender} ${m.online ? "online" : "offline"}`);
       this.sub.ack(m);
     } else {
@@ -42,7 +47,7 @@ class Inbox {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`${this.crypto.client.user}: no ${what} within ${WAIT} ms; got ${JSON.stringify(this.items, (k, v) => (typeof v === "bigint" ? String(v) : v))}`));
+        reject(new Error(`${this.crypto.client.user}: no ${what} within ${WAIT} ms; got ${JSON.stringify(this.items, (k, v) => (k === "raw" ? undefined : typeof v === "bigint" ? String(v) : v))}`));
       }, WAIT);
       const done = () => {
         clearTimeout(timer);
@@ -117,6 +122,87 @@ test("two library clients chat, encrypted, across a server restart", async () =>
   } finally {
     await ai.sub.stop();
     await bi.sub.stop();
+  }
+});
+
+// A post to a group reaches a member who has no identity key yet (charlie,
+// who never connected) unreadable; when he publishes one, alice's client
+// sends him her sender key at once (shareOwedKeys on the KEY_PUBLISHED
+// event), once, and the earlier post opens. Eve, who left meanwhile, gets nothing.
+test("a sender key owed to a member who had no key is sent when they publish one", async () => {
+  const { dir, cleanup } = await tempDir("spartan-web-owed-");
+  const srv = await Server.start({ dir }); // its own: these users' first log-in keys
+  const alice = await user(srv, "alice");
+  await user(srv, "bob"); // has a key: gets alice's at her post
+  const bare = async (name) => {
+    const store = new lib.MemoryKeyStore();
+    const state = await lib.loadState(store);
+    return new lib.Crypto(new lib.SpartanClient({ baseUrl: srv.url, user: name, signingKey: state.signing }), store, state);
+  };
+  const charlie = await bare("charlie");
+  const eve = await bare("eve");
+  const owed = []; // what alice's client shared on each KEY_PUBLISHED
+  const aliceSub = alice.client.subscribe({
+    onUpdate: async (u) => {
+      if (u.kind !== "message") return;
+      const m = u.message;
+      if (m.type === lib.MessageType.KEY_PUBLISHED) {
+        try {
+          owed.push({ user: m.sender, groups: await alice.shareOwedKeys(m.sender) });
+        } catch (err) {
+          owed.push({ user: m.sender, error: String(err) });
+        }
+      }
+      aliceSub.ack(m);
+    },
+  });
+  const waitOwed = async (name) => {
+    const deadline = Date.now() + WAIT;
+    while (!owed.some((o) => o.user === name) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const found = owed.find((o) => o.user === name);
+    assert.ok(found, `alice's client saw no KEY_PUBLISHED from ${name} within ${WAIT} ms`);
+    return found;
+  };
+  let ci;
+  let ei;
+  try {
+    log("alice makes owed (bob, charlie, eve) and side (eve); only bob has a key; she posts");
+    await alice.client.createGroup("owed", ["bob", "charlie", "eve"]);
+    await alice.client.createGroup("side", ["eve"]);
+    const first = await alice.postText("owed", "Hello, team!", lib.newMessageId());
+    assert.deepEqual(first.unreadable.sort(), ["charlie", "eve"]);
+
+    log("charlie connects for the first time: publishes, then his stream replays the post");
+    await charlie.publish();
+    ci = new Inbox(charlie);
+    await ci.waitFor((i) => i.type === lib.MessageType.TEXT && i.group === "owed", "alice's post");
+    assert.deepEqual(await waitOwed("charlie"), { user: "charlie", groups: ["owed"] });
+    const key = await ci.waitFor((i) => i.type === lib.MessageType.GROUP_KEY && i.group === "owed", "alice's key");
+    assert.equal(key.sender, "alice");
+    const post = ci.items.find((i) => i.type === lib.MessageType.TEXT && i.group === "owed");
+    assert.equal(post.error, "NoGroupKeyError", "the post came before the key");
+    assert.equal((await charlie.open(post.raw)).text, "Hello, team!", "the key opens the earlier post");
+
+    log("once: again asked, and at alice's next post, nothing more is sent");
+    assert.deepEqual(await alice.shareOwedKeys("charlie"), []);
+    assert.deepEqual((await alice.postText("owed", "second", lib.newMessageId())).unreadable, ["eve"]);
+    await ci.waitFor((i) => i.text === "second", "the second post");
+    assert.equal(ci.items.filter((i) => i.type === lib.MessageType.GROUP_KEY).length, 1, "charlie got one key");
+
+    log("eve, who left owed, publishes: alice's client sends her nothing");
+    await eve.client.leaveGroup("owed");
+    await eve.publish();
+    ei = new Inbox(eve);
+    assert.deepEqual(await waitOwed("eve"), { user: "eve", groups: [] });
+    await alice.client.createGroup("marker", ["eve"]);
+    await ei.waitFor((i) => i.type === lib.MessageType.GROUP_CHANGED && i.group === "marker", "the marker");
+    assert.deepEqual(ei.items.filter((i) => i.type === lib.MessageType.GROUP_KEY), [], "eve got no key");
+  } finally {
+    await aliceSub.stop();
+    await ci?.sub.stop();
+    await ei?.sub.stop();
+    await srv.stop();
+    await cleanup();
   }
 });
 

@@ -30,6 +30,12 @@ import {
   type Update,
 } from "../lib/index.js";
 
+/** waitKey names a group post's group and sender: the posts kept for one key. */
+const waitKey = (m: Message) => `${m.group}\x00${m.sender}`;
+
+/** sentMs is a message's time at the server (ms). */
+const sentMs = (m: Message) => (m.sentTime ? timestampMs(m.sentTime) : Date.now());
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** h makes an element; text children are text nodes, never HTML. */
@@ -78,6 +84,9 @@ interface Conversation {
 
 const PAGE = 30;
 
+/** KEPT is how many posts of one sender in one group wait for that sender's key, at most. */
+const KEPT = 100;
+
 /**
  * SERVER is the Spartan server the page talks to: its own origin (the
  * server serves it), or the one named by ?server=URL (a page served from
@@ -105,6 +114,10 @@ class App {
   private connected = true;
   private seq = 0; // orders items of equal time
   private signingIn = false;
+  /** kept: group posts that wait for their sender's key, by group and sender ("team\x00alice"), oldest first. */
+  private kept = new Map<string, Message[]>();
+  /** keysIn counts the sender keys accepted per group and sender: a post that found none tries again if one came meanwhile. */
+  private keysIn = new Map<string, number>();
 
   // --- signing in ---
 
@@ -508,11 +521,20 @@ class App {
       mine,
       text: "",
     };
+    const waits = waitKey(m);
+    const keysBefore = this.keysIn.get(waits) ?? 0;
     try {
       const opened = await this.crypto.open(m);
       it.text = opened.text;
       it.plain = opened.plain;
     } catch (err) {
+      if (err instanceof NoGroupKeyError && m.id && !mine) {
+        // The sender's key has not arrived yet: the post waits for it (GROUP_KEY releases it).
+        if ((this.keysIn.get(waits) ?? 0) !== keysBefore) return this.addMessage(c, m, live); // it came meanwhile
+        if (c.items.has(m.id)) return;
+        this.keep(c, m);
+        return;
+      }
       it.warning = true;
       const from = m.group ? `${m.sender}@${m.group}` : m.sender;
       if (err instanceof e2e.UnknownSchemeError) {
@@ -527,6 +549,38 @@ class App {
     }
     c.items.set(it.key, it);
     if (live && c !== this.active) c.unread++;
+  }
+
+  /** keep holds a group post until its sender's key arrives, with one notice per group and sender. */
+  private keep(c: Conversation, m: Message): void {
+    const k = waitKey(m);
+    const list = (this.kept.get(k) ?? []).filter((x) => x.id !== m.id);
+    list.push(m);
+    list.sort((a, b) => sentMs(a) - sentMs(b));
+    list.splice(0, list.length - KEPT); // the oldest go first
+    this.kept.set(k, list);
+    // One notice, where the oldest of them would be.
+    const key = `w:${k}`;
+    c.items.set(key, {
+      key,
+      time: sentMs(list[0]),
+      kind: "notice",
+      text: `A post from ${m.sender}@${m.group} waits for ${m.sender}'s key; it will show when the key arrives.`,
+    });
+  }
+
+  /** release shows, in their order, the posts of sender in group that the key just accepted opens. */
+  private async release(group: string, sender: string): Promise<void> {
+    const k = `${group}\x00${sender}`;
+    this.keysIn.set(k, (this.keysIn.get(k) ?? 0) + 1);
+    const list = this.kept.get(k);
+    if (!list) return;
+    const c = this.conv(`g:${group}`);
+    this.kept.delete(k);
+    for (const m of list) await this.addMessage(c, m, true); // one that still cannot be opened is kept again
+    if (!this.kept.has(k)) c.items.delete(`w:${k}`);
+    if (c === this.active) this.renderMessages(true);
+    else this.renderLists();
   }
 
   // --- what the stream brings ---
@@ -602,6 +656,12 @@ class App {
       case MessageType.KEY_PUBLISHED:
         try {
           await this.crypto.refresh(from);
+          try {
+            // Our sender keys that were made for from but could not reach them: now.
+            await this.crypto.shareOwedKeys(from);
+          } catch (err) {
+            if (!(err instanceof NoKeyError)) this.notice(this.conv(`u:${from}`), `Could not send ${from} your group keys: ${errorMessage(err)}.`, true);
+          }
           const waiting = () => this.crypto.state.outbox.filter((x) => x.to === from).length;
           const before = waiting();
           await this.flush();
@@ -629,7 +689,9 @@ class App {
             `WARNING: ${from}'s key for ${m.group} could not be read (${err instanceof Error ? err.message : String(err)}); their posts there will not show.`,
             true,
           );
+          break;
         }
+        await this.release(m.group, from);
         break;
       default:
         if (m.note) this.setConnection(this.connected, m.note);

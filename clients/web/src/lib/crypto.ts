@@ -68,6 +68,8 @@ export async function loadState(store: KeyStore): Promise<State> {
 /** Crypto seals and opens one user's messages. */
 export class Crypto {
   private readonly pairs = new Map<string, Promise<CryptoKey>>();
+  /** sharing orders what sends the user's sender keys (postText, shareOwedKeys): each member gets a key once. */
+  private sharing: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly client: SpartanClient,
@@ -201,7 +203,18 @@ export class Crypto {
    * member who lacks it. It returns the server's answer and the members
    * who could not get the key (no identity key yet): they cannot read it.
    */
-  async postText(group: string, text: string, id: string): Promise<{ sent: SendMsgResponse; unreadable: string[] }> {
+  postText(group: string, text: string, id: string): Promise<{ sent: SendMsgResponse; unreadable: string[] }> {
+    return this.serial(() => this.post(group, text, id));
+  }
+
+  /** serial runs fn after the sharing under way, one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.sharing.then(fn, fn);
+    this.sharing = run.catch(() => {});
+    return run;
+  }
+
+  private async post(group: string, text: string, id: string): Promise<{ sent: SendMsgResponse; unreadable: string[] }> {
     const g = await this.client.getGroup(group);
     const members = [...g.members].sort();
     const keys = (this.state.groups[group] ??= { senders: {} });
@@ -222,6 +235,47 @@ export class Crypto {
     const payload = await e2e.sealGroup(mine, utf8(text), { sender: this.me, receiver: "", group, clientMsgId: id });
     const sent = await this.client.send({ group, payload, encryption: Encryption.E2E, clientMsgId: id });
     return { sent, unreadable };
+  }
+
+  /**
+   * shareOwedKeys sends user, at once, each of the user's current sender keys
+   * that was made for them but has not reached them: what a post found them
+   * without an identity key (or a key that has changed since). Call it when
+   * user publishes a key (a MESSAGE_TYPE_KEY_PUBLISHED event): their key is
+   * fetched and trusted first. A group user is no longer in (per GetGroup),
+   * or that the user has left, is skipped. It returns the groups whose key
+   * was sent; NoKeyError when user has no key.
+   */
+  shareOwedKeys(user: string): Promise<string[]> {
+    return this.serial(async () => {
+      const owed = () =>
+        Object.entries(this.state.groups)
+          .filter(([, g]) => g.mine && g.mine.members.includes(user) && !g.mine.shared.includes(user))
+          .map(([name]) => name)
+          .sort();
+      if (user === this.me || !Object.values(this.state.groups).some((g) => g.mine?.members.includes(user))) return [];
+      await this.refresh(user); // a changed key clears user from "shared": sealed again for the new one
+      const done: string[] = [];
+      for (const group of owed()) {
+        let members: string[];
+        try {
+          members = (await this.client.getGroup(group)).members;
+        } catch (err) {
+          const code = codeOf(err);
+          if (code === Code.NotFound || code === Code.PermissionDenied) continue; // gone, or the user left it
+          throw err;
+        }
+        if (!members.includes(user)) continue;
+        const mine = this.state.groups[group]?.mine;
+        if (!mine || mine.shared.includes(user)) continue;
+        const { shared } = await this.shareKey(group, [user], mine);
+        if (!shared.length) continue;
+        mine.shared.push(user);
+        await this.save();
+        done.push(group);
+      }
+      return done;
+    });
   }
 
   private async shareKey(group: string, members: string[], k: e2e.SenderKey): Promise<{ shared: string[]; unreadable: string[] }> {
