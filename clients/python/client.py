@@ -27,7 +27,9 @@ signs the server's challenge); ``--tls`` (and ``--ca FILE``, the certificate
 to trust instead of the system's) talks TLS.
 A message to a user who has no key yet waits on disk (outbox.json) until that
 user publishes one; a post to a group goes at once, and the members who have
-no key yet are named.
+no key yet are named (they get the group's key when they publish theirs, and
+read the post then: a post whose key has not come yet waits for it, with a
+line that says so).
 
 The protocol lives in :mod:`spartan_client`; this module is only the terminal
 user interface: :class:`Console` (prompts and asynchronous lines that do not
@@ -48,7 +50,7 @@ import shlex
 import signal
 import sys
 import threading
-from typing import Callable, Deque, List, NamedTuple, Optional, TextIO, TypeVar
+from typing import Callable, Deque, Dict, List, NamedTuple, Optional, TextIO, Tuple, TypeVar
 
 
 def _missing_dependencies(err: ImportError) -> None:
@@ -100,6 +102,9 @@ except ImportError as _err:  # the system python, say, without the virtualenv
 TAG = "[Spartan]"
 T = TypeVar("T")
 HISTORY_DEFAULT = 20
+#: The most group posts kept per group and sender while their sender key has
+#: not come (ChatApp.keyless); the oldest go first.
+KEYLESS_MAX = 100
 HELP = (
     f"{TAG} Commands: /chat NAME switches to a user (accepting their request) or a group, "
     "/decline USER declines USER's request,\n"
@@ -455,7 +460,11 @@ class ChatApp:
     sealed with the user's sender key for it (``E2E.prepare_post``), and the
     prompt is ``[alice@team] > ``. :attr:`groups` are the groups the user is
     in, from Login and then from the ``MESSAGE_TYPE_GROUP_CHANGED`` events;
-    other members' sender keys arrive as ``MESSAGE_TYPE_GROUP_KEY`` events.
+    other members' sender keys arrive as ``MESSAGE_TYPE_GROUP_KEY`` events. A
+    member who had no key when the user's sender key was made gets it when
+    their ``MESSAGE_TYPE_KEY_PUBLISHED`` event comes (``E2E.share_owed_keys``);
+    a post whose sender key has not come yet waits for it in :attr:`keyless`
+    (one line says so) and shows when it does.
     """
 
     def __init__(
@@ -524,6 +533,10 @@ class ChatApp:
         self.max_post: Optional[int] = None
         #: Users whose messages wait in outbox.json for their key; each told once per wait.
         self.key_wait: set = set()
+        #: Group posts from the stream whose sender key has not come yet, by
+        #: (group, sender), oldest first (at most KEYLESS_MAX each): shown when
+        #: a GROUP_KEY event from that sender for that group opens them.
+        self.keyless: Dict[Tuple[str, str], Deque[pb.Message]] = {}
 
     # -- output helpers --------------------------------------------------------
 
@@ -1080,6 +1093,12 @@ class ChatApp:
             self.say(f"Could not get {user}'s new key: {describe(err)}.")
             return
         self.release_held(user)
+        # Group keys made for user before they had a key (or this one) go to
+        # them now, so they can read what was posted meanwhile.
+        try:
+            self.e2e.share_owed_keys(user)
+        except (SpartanError, KeyStoreError, ValueError) as err:
+            self.say(f"Could not send {user} your group keys: {describe(err)}; they go with your next post.")
 
     def publish_key(self) -> None:
         """Publishes the user's key: at start, and after every reconnection (a
@@ -1126,9 +1145,20 @@ class ChatApp:
         (``[bob@team] text`` for a post to a group), ``[bob] (not encrypted)
         text`` for plaintext, or a ``[Spartan] WARNING`` in its place when it
         cannot be opened."""
+        try:
+            return self.render_or_raise(msg)
+        except NoGroupKeyError as err:
+            sender = f"{msg.sender}@{msg.group}"
+            return f"{TAG} WARNING: a message from {sender} could not be decrypted: {describe(err)}."
+
+    def render_or_raise(self, msg: pb.Message) -> str:
+        """As :meth:`render`, but a group post whose sender key has not reached
+        this client raises NoGroupKeyError instead of giving its warning."""
         sender = f"{msg.sender}@{msg.group}" if msg.group else msg.sender
         try:
             opened = self.e2e.open(msg) if self.e2e is not None else open_plaintext(msg)
+        except NoGroupKeyError:
+            raise
         except e2e.UnknownScheme:
             return (
                 f"{TAG} WARNING: a message from {sender} uses an encryption scheme this client "
@@ -1136,7 +1166,7 @@ class ChatApp:
             )
         except (e2e.NotAuthentic, NoKeyError):
             return f"{TAG} WARNING: a message from {sender} could not be decrypted: it was altered, or sealed with another key."
-        except (NoGroupKeyError, SpartanError, KeyStoreError, ValueError) as err:
+        except (SpartanError, KeyStoreError, ValueError) as err:
             return f"{TAG} WARNING: a message from {sender} could not be decrypted: {describe(err)}."
         text = display_text(opened.payload)
         return f"[{sender}] (not encrypted) {text}" if opened.plain else f"[{sender}] {text}"
@@ -1335,10 +1365,46 @@ class ChatApp:
         except (e2e.E2EError, SpartanError, KeyStoreError, ValueError) as err:
             why = describe(err)
         else:
+            self.show_keyless(msg.group, msg.sender)
             return
         self.say(
             f"WARNING: {msg.sender}'s key for {msg.group} could not be read ({why}); their posts there will not show."
         )
+
+    def show_text(self, msg: pb.Message) -> None:
+        """Shows a text message from the stream; a group post sealed with a
+        sender key that has not come yet waits for it in :attr:`keyless`
+        instead, told once (per group and sender) while any wait: the sender's
+        client sends the key when it sees the user's identity key."""
+        try:
+            line = self.render_or_raise(msg)
+        except NoGroupKeyError:
+            pair = (msg.group, msg.sender)
+            kept = self.keyless.get(pair)
+            if not kept:
+                self.say(
+                    f"A post from {msg.sender}@{msg.group} waits for {msg.sender}'s key; it will show when the key arrives."
+                )
+                kept = self.keyless[pair] = collections.deque(maxlen=KEYLESS_MAX)
+            kept.append(msg)
+            return
+        self.console.line(line)
+
+    def show_keyless(self, group: str, sender: str) -> None:
+        """Shows, in order, the posts of :attr:`keyless` from ``sender`` in
+        ``group`` that open now that a key of theirs came; any sealed with
+        another key still missing wait on, quietly."""
+        kept = self.keyless.pop((group, sender), None)
+        if not kept:
+            return
+        still: Deque[pb.Message] = collections.deque(maxlen=KEYLESS_MAX)
+        for msg in kept:
+            try:
+                self.console.line(self.render_or_raise(msg))
+            except NoGroupKeyError:
+                still.append(msg)
+        if still:
+            self.keyless[(group, sender)] = still
 
     # -- other commands ----------------------------------------------------------------
 
@@ -1390,7 +1456,7 @@ class ChatApp:
         with self.console.lock:
             kind = msg.type
             if kind == pb.MESSAGE_TYPE_TEXT:
-                self.console.line(self.render(msg))
+                self.show_text(msg)
             elif kind == pb.MESSAGE_TYPE_KEY_PUBLISHED:
                 self.key_published(msg.sender)
             elif kind == pb.MESSAGE_TYPE_GROUP_CHANGED:

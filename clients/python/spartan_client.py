@@ -23,8 +23,10 @@ It wraps the generated gRPC stubs (``spartan/v1/chat_pb2*.py``, made by
   and its :meth:`SpartanClient.send` seals. Group chats (docs/SECURITY.md,
   "Groups: sender keys"): :meth:`SpartanClient.post` seals a post with the
   user's sender key for the group (:meth:`E2E.post_text`, which makes and
-  shares the key as the members require), :meth:`E2E.accept_group_key`
-  takes in another member's, and :meth:`SpartanClient.open` opens posts too.
+  shares the key as the members require), :meth:`E2E.share_owed_keys`
+  sends it to a member who published an identity key since it was made,
+  :meth:`E2E.accept_group_key` takes in another member's, and
+  :meth:`SpartanClient.open` opens posts too.
 
 A client may name several servers of one cluster (``"host1:3000,host2:3000"``,
 or a list): it uses the first, and moves to the next when the one it uses
@@ -1070,9 +1072,10 @@ class E2E:
     that found it) and trusted from then on, and the user's sender keys go
     to that user again, sealed for the new key. Posts to a group are sealed
     with the user's sender key for it (:meth:`post_text`), which changes
-    whenever the members do; other members' sender keys arrive as
-    ``MESSAGE_TYPE_GROUP_KEY`` events (:meth:`accept_group_key`). Safe to
-    use from several threads.
+    whenever the members do, and goes to a member who had no identity key
+    when it was made once they publish one (:meth:`share_owed_keys`); other
+    members' sender keys arrive as ``MESSAGE_TYPE_GROUP_KEY`` events
+    (:meth:`accept_group_key`). Safe to use from several threads.
 
     Errors: :class:`NoKeyError` (the other user has no key yet),
     :class:`SpartanError` (a call failed), :class:`spartan_keystore.KeyStoreError`
@@ -1248,6 +1251,51 @@ class E2E:
         sealed = self.prepare_post(group, text, msg_id)
         self.client.post_payload(group, sealed.payload, pb.ENCRYPTION_E2E, msg_id)
         return list(sealed.unreadable)
+
+    def owed_groups(self, user: str) -> List[str]:
+        """The groups whose current sender key of the user's was made for a
+        membership that includes ``user`` but has not reached them (they had
+        no identity key then, or a new one since), in name order; whether
+        ``user`` is still a member is not asked here (see :meth:`share_owed_keys`)."""
+        if user == self.user:
+            return []
+        return self.keys.owing(user)
+
+    def share_owed_keys(self, user: str) -> List[str]:
+        """Sends ``user``, who has just published an identity key (a
+        ``MESSAGE_TYPE_KEY_PUBLISHED`` event, after :meth:`refresh`), the
+        user's current sender key of every group that owes it to them
+        (:meth:`owed_groups`), if they are still a member (``GetGroup``; a group
+        that is gone, or that the user left, or that ``user`` left, is passed
+        over silently): one ``ShareGroupKey`` call per group, sealed for
+        ``user``, who is then recorded among those the key was shared with.
+        The posts sealed with it meanwhile open for them then. The key was made
+        for a membership that includes them, so nothing is shown that they were
+        not meant to read; a change of members makes a new key anyway.
+
+        Returns the groups whose key went. Raises :class:`SpartanError` (a call
+        failed) or :class:`spartan_keystore.KeyStoreError`; the groups done by
+        then are recorded.
+        """
+        sent: List[str] = []
+        for group in self.owed_groups(user):
+            try:
+                members = self.client.get_group(group).members
+            except SpartanError as err:
+                if err.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+                    continue  # the group is gone, or the user left it
+                raise
+            if user not in members:
+                continue  # left since: the next post makes a new key without them
+            mine = self.keys.my_sender_key(group)
+            if mine is None:
+                continue
+            shared, _ = self._share_key(group, [user], mine.sender_key)
+            if not shared:
+                continue  # no identity key after all
+            self.keys.mark_shared(group, mine.id, shared)
+            sent.append(group)
+        return sent
 
     def _share_key(self, group: str, members: Sequence[str], key: e2e.SenderKey) -> Tuple[List[str], List[str]]:
         """Sends ``members`` the sender key ``key`` for ``group``, each copy sealed

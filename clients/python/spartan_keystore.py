@@ -53,7 +53,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import spartan_auth as auth
 import spartan_e2e as e2e
@@ -550,6 +550,34 @@ class KeyStore:
             if k.id == key_id:
                 return k.key
         return None
+
+    def owing(self, member: str) -> List[str]:
+        """The groups whose current sender key of the user's was made for a
+        membership that includes ``member`` but has not reached them (they had
+        no identity key then, or it changed since), in name order."""
+        with self._lock:
+            groups = self._read_groups()
+            self._groups = groups
+        return sorted(
+            name
+            for name, st in groups.items()
+            if st.mine is not None and member in st.mine.members and member not in st.mine.shared
+        )
+
+    def mark_shared(self, group: str, key_id: bytes, members: Sequence[str]) -> None:
+        """Records that ``members`` have the user's sender key of id ``key_id``
+        for ``group``, if it is still the current one (a new key may have
+        replaced it meanwhile: that one goes to everyone anyway)."""
+        key_id = bytes(key_id)
+        with self._lock:
+            groups = self._read_groups()
+            st = groups.get(group)
+            if st is None or st.mine is None or st.mine.id != key_id:
+                self._groups = groups
+                return
+            shared = st.mine.shared + tuple(m for m in dict.fromkeys(members) if m not in st.mine.shared)
+            groups[group] = st._replace(mine=st.mine._replace(shared=shared))
+            self._write_groups(groups)
 
     def unshare(self, member: str) -> None:
         """Forgets that ``member`` has the user's sender keys: ``member``'s

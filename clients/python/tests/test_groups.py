@@ -8,6 +8,7 @@ client.py's group commands and lines (docs/SECURITY.md, "Groups: sender keys")."
 from __future__ import annotations
 
 import threading
+import time
 
 import grpc
 import pytest
@@ -230,6 +231,55 @@ def test_a_member_whose_key_changed_gets_the_sender_key_again(server, clients, p
     assert new_reads.read(1) == ["alice: after"]
 
 
+def test_a_member_who_publishes_a_key_gets_the_sender_keys_owed(server, clients, plain_clients, inbox, key_dir):
+    """charlie and eve had no identity key when alice's sender keys were made: once alice's
+    client has charlie's key (as a KEY_PUBLISHED event makes it), share_owed_keys sends him
+    her key for team (exactly one GROUP_KEY, and he reads what she posted before) and
+    records him in "shared"; eve, who left crew since, and old, which alice left, get
+    nothing, and nothing is owed twice."""
+    alice, bob = clients("alice"), clients("bob")
+    charlie, eve = plain_clients("charlie"), plain_clients("eve")
+    alice.create_group("team", ["bob", "charlie"])
+    alice.create_group("crew", ["bob", "eve"])
+    alice.create_group("old", ["charlie"])
+    assert alice.post("team", "Hello, team!") == ["charlie"]
+    assert alice.post("crew", "hi crew") == ["eve"]
+    assert alice.post("old", "hi old") == ["charlie"]
+    eve.leave_group("crew")
+    alice.leave_group("old")
+
+    with_keys(charlie, key_dir("charlie"))
+    with_keys(eve, key_dir("eve"))
+    charlie_inbox, eve_inbox = inbox(charlie), inbox(eve)
+    alice.e2e.refresh("charlie")
+    alice.e2e.refresh("eve")
+    assert alice.e2e.owed_groups("charlie") == ["old", "team"]
+    assert alice.e2e.owed_groups("eve") == ["crew"]
+    assert alice.e2e.owed_groups("bob") == []
+
+    assert alice.e2e.share_owed_keys("charlie") == ["team"]
+    mine = alice.e2e.keys.my_sender_key("team")
+    assert mine.shared == ("bob", "charlie")
+    assert alice.e2e.share_owed_keys("eve") == []
+    assert alice.e2e.keys.my_sender_key("crew").shared == ("bob",)
+    assert alice.e2e.share_owed_keys("charlie") == []  # old is still owed, but alice left it
+
+    got = []
+    while not charlie_inbox.quiet(0.5):
+        got.extend(charlie_inbox.take(1))
+    keys = [m for m in got if m.type == pb.MESSAGE_TYPE_GROUP_KEY]
+    assert [(k.sender, k.group) for k in keys] == [("alice", "team")]
+    (post,) = [m for m in got if m.type == pb.MESSAGE_TYPE_TEXT and m.group == "team"]
+    with pytest.raises(NoGroupKeyError):
+        charlie.open(post)
+    charlie.e2e.accept_group_key(keys[0])
+    assert charlie.open(post).text == "Hello, team!"
+    seen = []
+    while not eve_inbox.quiet(0.5):
+        seen.extend(eve_inbox.take(1))
+    assert [m for m in seen if m.type == pb.MESSAGE_TYPE_GROUP_KEY] == []
+
+
 def test_a_sender_key_that_is_not_one_is_refused(server, clients, inbox):
     """A GROUP_KEY event that does not open, or opens to something else than a key for
     its group, is NotAuthentic; one sent unencrypted is UnknownScheme. None is kept."""
@@ -348,8 +398,9 @@ def test_client_py_group_chat(server, client_py, clients, inbox):
 
 def test_client_py_shows_what_it_cannot_read_in_a_group(server, client_py, clients):
     """In place of a post or a sender key client.py cannot read, a line that says so,
-    and it carries on: a post sealed with a key that never came, a key that does not
-    open, a scheme it does not know, a post in plaintext."""
+    and it carries on: a post sealed with a key that has not come (it waits for it,
+    quietly still when another key of bob's comes), a key that does not open, a scheme
+    it does not know, a post in plaintext."""
     bob = clients("bob")
     alice = client_py("alice", server.target)
     alice.expect(CHOOSE)
@@ -359,10 +410,7 @@ def test_client_py_shows_what_it_cannot_read_in_a_group(server, client_py, clien
     msg_id = new_message_id()
     payload = e2e.seal_group(e2e.new_sender_key(), b"never shared", sender="bob", group="team", client_msg_id=msg_id)
     bob.post_payload("team", payload, pb.ENCRYPTION_E2E, msg_id)
-    alice.expect(
-        "[Spartan] WARNING: a message from bob@team could not be decrypted: "
-        "the sender's key for this group has not reached this client.\n"
-    )
+    alice.expect("[Spartan] A post from bob@team waits for bob's key; it will show when the key arrives.\n")
     msg_id = new_message_id()
     pair = bob.e2e.pair("alice", bob.e2e.peer_key("alice"))
     sealed = e2e.seal(pair, b"not a key", sender="bob", receiver="alice", group="team", client_msg_id=msg_id)
@@ -381,6 +429,41 @@ def test_client_py_shows_what_it_cannot_read_in_a_group(server, client_py, clien
     bob.post("team", "sealed properly")
     alice.expect("[bob@team] sealed properly\n")
     quit_(alice)
+    assert alice.out.text.count("waits for bob's key") == 1
+    assert "never shared" not in alice.out.text
+
+
+def test_client_py_a_member_who_connects_later_reads_what_was_posted_before(server, client_py, clients):
+    """The newcomer's case: alice posts to team before charlie ever connected (no key,
+    so her client cannot send him her sender key). When charlie connects, his key's
+    KEY_PUBLISHED event makes alice's client send him her key at once, and his client,
+    which got the posts first, says once that they wait for it, then shows them in order
+    without alice posting again, and no warning."""
+    bob = clients("bob")
+    alice = client_py("alice", server.target)
+    alice.expect(CHOOSE)
+    alice.send("/group create team bob charlie")
+    alice.expect("[Spartan] alice made the group team: alice, bob, charlie.\n")
+    alice.send("team")
+    alice.expect("[alice@team] > ")
+    alice.send("Hello, team!")
+    alice.expect(NOT_ENCRYPTED_YET.format("charlie", "team"))
+    alice.send("Anyone there?")
+    deadline = time.monotonic() + WAIT
+    while len(bob.last_posts("team", 10)) < 2:  # both posted before charlie connects
+        assert time.monotonic() < deadline, alice.describe()
+        time.sleep(0.02)
+
+    charlie = client_py("charlie", server.target)
+    charlie.expect_lines(
+        "[Spartan] A post from alice@team waits for alice's key; it will show when the key arrives.",
+        "[alice@team] Hello, team!",
+        "[alice@team] Anyone there?",
+    )
+    quit_(alice, charlie)
+    assert charlie.out.text.count("waits for alice's key") == 1
+    assert "WARNING" not in alice.out.text + charlie.out.text
+    assert "Could not send" not in alice.out.text
 
 
 def test_client_py_group_post_size_limit(start_server, client_py, clients, inbox):
