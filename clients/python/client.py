@@ -112,7 +112,7 @@ HELP = (
     "/users lists the users and who is online,\n"
     f"{TAG} /groups lists your groups, /group create NAME USER... makes one, "
     "/group add NAME USER adds USER to one,\n"
-    f"{TAG} /members NAME lists a group's members, /leave NAME leaves a group,\n"
+    f"{TAG} /members [NAME] lists a group's members, /leave [NAME] leaves a group (without NAME: the one you are in),\n"
     f"{TAG} /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.\n"
     f"{TAG} Up and Down recall earlier lines."
 )

@@ -31,7 +31,7 @@ const (
 const helpText = `[Spartan] Commands: /chat NAME switches to a user (accepting their request) or a group, /decline USER declines USER's request,
 [Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,
 [Spartan] /groups lists your groups, /group create NAME USER... makes one, /group add NAME USER adds USER to one,
-[Spartan] /members NAME lists a group's members, /leave NAME leaves a group,
+[Spartan] /members [NAME] lists a group's members, /leave [NAME] leaves a group (without NAME: the one you are in),
 [Spartan] /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.
 [Spartan] Up and Down recall earlier lines.`
 

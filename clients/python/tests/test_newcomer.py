@@ -217,7 +217,7 @@ def test_decline_command(server, client_py, clients, inbox):
         "[Spartan] /history [N] shows the last N messages (default 20), /users lists the users and who is online,\n",
         "[Spartan] /groups lists your groups, /group create NAME USER... makes one, "
         "/group add NAME USER adds USER to one,\n",
-        "[Spartan] /members NAME lists a group's members, /leave NAME leaves a group,\n",
+        "[Spartan] /members [NAME] lists a group's members, /leave [NAME] leaves a group (without NAME: the one you are in),\n",
         "[Spartan] /whois [USER] shows USER's key fingerprint (or yours), /help shows this, /quit (or Ctrl-D) leaves.\n",
         "[Spartan] Up and Down recall earlier lines.\n",
     )
