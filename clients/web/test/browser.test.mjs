@@ -66,6 +66,16 @@ function waitText(page, selector, text) {
   );
 }
 
+/**
+ * pick clicks the list entry selector names, found and clicked in one step in
+ * the page: the lists are drawn again on every presence change, so an entry
+ * found first and clicked after (page.click) may be gone by then.
+ */
+async function pick(page, selector) {
+  await page.waitForSelector(selector, { timeout: WAIT });
+  await page.$eval(selector, (e) => e.click());
+}
+
 /** texts are the messages the page shows in the open conversation. */
 function texts(page) {
   return page.$$eval("#messages li.msg", (els) => els.map((e) => e.childNodes[1].textContent));
@@ -117,7 +127,7 @@ test("the browser user chats with the Go CLI, encrypted, across a server restart
     await page.waitForSelector('[data-user="bob"][aria-label^="bob, online"]', { timeout: WAIT });
 
     log("alice asks bob to chat; bob accepts in the terminal");
-    await page.click('[data-user="bob"]');
+    await pick(page, '[data-user="bob"]');
     await bob.expect("alice is requesting to chat with you. Enter 'yes' to accept or different user: ");
     bob.send("yes");
     await bob.expect("You are now ready to chat with alice.");
@@ -264,7 +274,7 @@ test("older messages load on scrolling up, each once, in order", async () => {
   log("reloading: the conversation now comes from History, a page at a time");
   await page.reload();
   await signIn(page, "alice");
-  await page.click('[data-user="dave"]');
+  await pick(page, '[data-user="dave"]');
   await waitText(page, "#messages li.msg", "message 45 from dave");
   const first = (await texts(page)).length;
   assert.ok(first < 45, `the first page holds ${first} messages, not all`);
@@ -455,7 +465,7 @@ test("a group post from before the first connection shows when the sender's key 
     log("charlie signs in in the browser for the first time: the post waits for alice's key");
     await page.goto(srv.url);
     await signIn(page, "charlie");
-    await page.click('[data-group="team"]');
+    await pick(page, '[data-group="team"]');
     const waiting = "A post from alice@team waits for alice's key; it will show when the key arrives.";
     await waitText(page, "#messages .notice", waiting);
     assert.deepEqual(await texts(page), [], "nothing undecryptable is shown");
