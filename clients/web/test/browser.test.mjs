@@ -67,9 +67,10 @@ function waitText(page, selector, text) {
 }
 
 /**
- * pick clicks the list entry selector names, found and clicked in one step in
- * the page: the lists are drawn again on every presence change, so an entry
- * found first and clicked after (page.click) may be gone by then.
+ * pick clicks the list entry (or request button) selector names, found and
+ * clicked in one step in the page: the lists are drawn again on every
+ * presence change, so an entry found first and clicked after (page.click)
+ * may be gone by then.
  */
 async function pick(page, selector) {
   await page.waitForSelector(selector, { timeout: WAIT });
@@ -215,10 +216,10 @@ test("chat requests accepted and declined, and a group, with Go CLIs", async () 
     await waitText(page, "#requests", "eve is requesting to chat with you.");
 
     log("alice declines eve and accepts charlie");
-    await page.click('#requests button[aria-label="Decline eve\'s chat request"]');
+    await pick(page, '#requests button[aria-label="Decline eve\'s chat request"]');
     await eve.expect("declined");
     await waitText(page, "#connection", "You declined eve's chat request.");
-    await page.click('#requests button[aria-label="Accept charlie\'s chat request"]');
+    await pick(page, '#requests button[aria-label="Accept charlie\'s chat request"]');
     await charlie.expect("alice accepted your chat request.");
     await page.waitForSelector("#requests-section[hidden]", { timeout: WAIT }); // no request waits
 
@@ -268,7 +269,7 @@ test("older messages load on scrolling up, each once, in order", async () => {
   const want = Array.from({ length: 45 }, (_, i) => `message ${i + 1} from dave`);
   for (const t of want) await dave.sendText("alice", t, lib.newMessageId());
   await waitText(page, "#requests", "dave is requesting to chat with you.");
-  await page.click('#requests button[aria-label="Accept dave\'s chat request"]');
+  await pick(page, '#requests button[aria-label="Accept dave\'s chat request"]');
   await waitText(page, "#messages li.msg", "message 45 from dave");
   assert.deepEqual(await texts(page), want, "the stream delivered each once, in order");
   log("reloading: the conversation now comes from History, a page at a time");
@@ -354,7 +355,7 @@ test("the page stays connected, saying nothing, as 3-second tokens expire", asyn
     });
     await bob.client.requestChat("alice");
     await waitText(page, "#requests", "bob is requesting to chat with you.");
-    await page.click('#requests button[aria-label="Accept bob\'s chat request"]');
+    await pick(page, '#requests button[aria-label="Accept bob\'s chat request"]');
     await bob.sendText("alice", "before the tokens expire", lib.newMessageId());
     await waitText(page, "#messages li.msg", "before the tokens expire");
 
@@ -406,7 +407,7 @@ test("a burst typed past the rate limit arrives in order, paced as the server as
     await signIn(page, "alice");
     await bob.client.requestChat("alice");
     await waitText(page, "#requests", "bob is requesting to chat with you.");
-    await page.click('#requests button[aria-label="Accept bob\'s chat request"]');
+    await pick(page, '#requests button[aria-label="Accept bob\'s chat request"]');
     await waitText(page, "#messages .notice", "You are now ready to chat with bob.");
 
     const want = Array.from({ length: 5 }, (_, i) => `burst line ${i + 1}`);
@@ -523,7 +524,7 @@ test("the page runs from another origin that cors.allowed_origins names", async 
     await bob.expect("Enter a user whom you want to chat with: ");
     bob.send("alice");
     await waitText(page, "#requests", "bob is requesting to chat with you.");
-    await page.click('#requests button[aria-label="Accept bob\'s chat request"]');
+    await pick(page, '#requests button[aria-label="Accept bob\'s chat request"]');
     await bob.expect("alice accepted your chat request.");
     bob.send("across origins");
     await waitText(page, "#messages li.msg", "across origins");
