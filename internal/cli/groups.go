@@ -205,11 +205,12 @@ func (a *app) groupKey(ctx context.Context, m *spartanv1.Message) {
 	waiting := a.keyless[gs]
 	delete(a.keyless, gs)
 	for _, p := range waiting {
-		if a.needsKey(ctx, p) {
+		opened, err := a.decrypt(ctx, p)
+		if errors.Is(err, spartan.ErrNoGroupKey) {
 			a.keyless[gs] = append(a.keyless[gs], p)
 			continue
 		}
-		a.term.Println(a.render(ctx, p))
+		a.term.Println(line(p, opened, err))
 	}
 }
 
@@ -224,8 +225,9 @@ const maxKeyless = 100
 // that has not come yet waits for it instead (told once while any wait):
 // the sender's client sends the key when it sees the user's identity key.
 func (a *app) showText(ctx context.Context, m *spartanv1.Message) {
-	if !a.needsKey(ctx, m) {
-		a.term.Println(a.render(ctx, m))
+	opened, err := a.decrypt(ctx, m)
+	if !errors.Is(err, spartan.ErrNoGroupKey) {
+		a.term.Println(line(m, opened, err))
 		return
 	}
 	gs := groupSender{group: m.GetGroup(), sender: m.GetSender()}
@@ -236,16 +238,4 @@ func (a *app) showText(ctx context.Context, m *spartanv1.Message) {
 	if n := len(a.keyless[gs]); n > maxKeyless {
 		a.keyless[gs] = a.keyless[gs][n-maxKeyless:]
 	}
-}
-
-// needsKey says m is a group post whose sender key has not reached this
-// client.
-func (a *app) needsKey(ctx context.Context, m *spartanv1.Message) bool {
-	if m.GetGroup() == "" {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	_, err := a.crypto.Open(ctx, m)
-	return errors.Is(err, spartan.ErrNoGroupKey)
 }

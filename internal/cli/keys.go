@@ -221,13 +221,23 @@ func (a *app) keyPublished(ctx context.Context, user string) {
 // render is the line that shows a text message: decrypted, or a warning in
 // its place when it cannot be.
 func (a *app) render(ctx context.Context, m *spartanv1.Message) string {
+	opened, err := a.decrypt(ctx, m)
+	return line(m, opened, err)
+}
+
+// decrypt opens a text message (what Crypto.Open returns).
+func (a *app) decrypt(ctx context.Context, m *spartanv1.Message) (spartan.Opened, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	return a.crypto.Open(ctx, m)
+}
+
+// line is the line that shows m, opened as opened or not (err).
+func line(m *spartanv1.Message, opened spartan.Opened, err error) string {
 	from := m.GetSender()
 	if m.GetGroup() != "" {
 		from += "@" + m.GetGroup()
 	}
-	opened, err := a.crypto.Open(ctx, m)
 	switch {
 	case errors.Is(err, e2e.ErrUnknownScheme):
 		return fmt.Sprintf("[Spartan] WARNING: a message from %s uses an encryption scheme this client does not know; update Spartan to read it.", from)
