@@ -65,8 +65,7 @@ func (x *Crypto) PostText(ctx context.Context, group, text, id string) ([]string
 		return nil, err
 	}
 	if len(shared) > 0 {
-		mine.Shared = append(mine.Shared, shared...)
-		if err := x.ks.SetMySenderKey(group, mine); err != nil {
+		if err := x.ks.MarkShared(group, mine.ID, shared...); err != nil {
 			return nil, err
 		}
 	}

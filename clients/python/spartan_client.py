@@ -1236,8 +1236,7 @@ class E2E:
         todo = [m for m in members if m != self.user and m not in mine.shared]
         shared, unreadable = self._share_key(group, todo, mine.sender_key)
         if shared:
-            mine = mine._replace(shared=mine.shared + tuple(shared))
-            self.keys.set_my_sender_key(group, mine)
+            self.keys.mark_shared(group, mine.id, shared)
         plain = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         payload = e2e.seal_group(mine.sender_key, plain, sender=self.user, group=group, client_msg_id=client_msg_id)
         return SealedPost(payload, tuple(unreadable))
