@@ -10,32 +10,40 @@ import (
 	"github.com/spartan-messenger/spartan/internal/procstat"
 )
 
+// parseCase is a case of a parser of a /proc file that yields a count.
+type parseCase struct {
+	name    string
+	raw     string
+	want    int64
+	wantErr bool
+}
+
+// runParseCases checks parse (what names what it counts) against each case.
+func runParseCases(t *testing.T, what string, parse func([]byte) (int64, error), tests []parseCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parse([]byte(tt.raw))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("%s = %d, want %d", what, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseStatTicks(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		raw     string
-		want    int64
-		wantErr bool
-	}{
+	runParseCases(t, "ticks", procstat.ParseStatTicks, []parseCase{
 		{"plain", "42 (spartan-server) S 1 42 42 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0 100 0 0", 325, false},
 		{"name with spaces and parentheses", "7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 1 0 0", 7, false},
 		{"no name", "7 R 1 2 3", 0, true},
 		{"too short", "7 (x) R 1 2 3", 0, true},
 		{"not a number", "7 (x) S 1 7 7 0 -1 0 0 0 0 0 a 4 0", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := procstat.ParseStatTicks([]byte(tt.raw))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("ticks = %d, want %d", got, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestParseIO(t *testing.T) {
@@ -157,27 +165,10 @@ func TestReadSelf(t *testing.T) {
 
 func TestParseMachineBusy(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		raw     string
-		want    int64
-		wantErr bool
-	}{
+	runParseCases(t, "busy", procstat.ParseMachineBusy, []parseCase{
 		{"two CPUs", "cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n", 161, false},
 		{"not the cpu line", "intr 1 2 3 4 5 6 7 8 9\n", 0, true},
 		{"too short", "cpu 1 2 3\n", 0, true},
 		{"not a number", "cpu 1 2 x 4 5 6 7 8\n", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := procstat.ParseMachineBusy([]byte(tt.raw))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("busy = %d, want %d", got, tt.want)
-			}
-		})
-	}
+	})
 }
